@@ -1,0 +1,23 @@
+// The element types the GPU kernels handle, and the index layout of a strided operand.
+//
+// cuda/ depends on nothing else of loralab's, so it has its own short enum; tensor/dispatch_cuda.cpp
+// maps lab::DType onto it (and static_asserts that the two lists agree).
+#pragma once
+
+#include <cstdint>
+
+namespace lab::cuda {
+
+enum class ElemType : uint8_t { f32, f64, bf16, f16, i8, u8, i32, i64 };
+
+constexpr int kMaxDims = 8;
+
+// How to find element i (row-major index over `shape`) of an operand: sum of index[d] * stride[d],
+// in elements, from a pointer that already includes the view's offset. A broadcast dim has stride 0.
+struct Layout {
+  int ndim = 0;
+  int64_t shape[kMaxDims] = {};
+  int64_t stride[kMaxDims] = {};
+};
+
+}  // namespace lab::cuda
