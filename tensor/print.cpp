@@ -29,12 +29,14 @@ struct Printer {
   // Pick one width (and fixed or scientific) from the values that will be shown.
   void measure() {
     double largest = 0, smallest = INFINITY;
+    bool negative = false;
     int64_t n = t.numel();
     for (int64_t i = 0; i < n; i++) {
       if (!floating) {
         width = std::max<int>(width, int(fmt::format("{}", t.data<int64_t>()[i]).size()));
         continue;
       }
+      negative = negative || std::signbit(t.data<double>()[i]);
       double a = std::fabs(t.data<double>()[i]);
       if (!std::isfinite(a)) continue;
       largest = std::max(largest, a);
@@ -42,9 +44,9 @@ struct Printer {
     }
     if (!floating) return;
     scientific = largest >= 1e8 || (smallest < 1e-4 && largest > 0);
-    // Widest number: sign, integer digits (fixed) or "d.dddde+XX" (scientific), "nan"/"-inf".
+    // Widest number: a sign if any is negative, integer digits (fixed) or "d.dddde+XX" (scientific), "nan"/"-inf".
     int digits = largest >= 1 ? int(std::floor(std::log10(largest))) + 1 : 1;
-    width = 1 + (scientific ? 1 + 1 + precision + 4 : digits + 1 + precision);
+    width = int(negative) + (scientific ? 1 + 1 + precision + 4 : digits + 1 + precision);
   }
 
   void print(int64_t dim, int64_t offset, int indent) {
