@@ -39,7 +39,7 @@ std::string cuda_unavailable_reason() {
 #if LAB_HAS_CUDA
   return cuda::device_count() > 0 ? std::string() : "no CUDA device: " + cuda::why_no_device();
 #else
-  return "loralab was built without CUDA (nvcc was not found at configure time)";
+  return "loralab was built without CUDA (nvcc was not found at configure time, or LAB_CUDA=OFF)";
 #endif
 }
 

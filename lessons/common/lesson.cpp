@@ -1,0 +1,49 @@
+// The shared lesson harness of lesson.h.
+#include "lessons/common/lesson.h"
+
+#include "tensor/error.h"
+
+#include <filesystem>
+#include <fmt/format.h>
+
+namespace lab::lesson {
+
+void add_standard_flags(CLI::App& app, Options& o, const std::string& lesson_name) {
+  o.out_dir = fmt::format("runs/{}", lesson_name);
+  app.add_flag("--quick", o.quick, "run in seconds with smaller sizes (what the tests use)");
+  app.add_option("--device", o.device_name, "where tensors live: cpu or cuda")->capture_default_str();
+  app.add_option("--seed", o.seed, "seed of every random number in the lesson")->capture_default_str();
+  app.add_option("--out", o.out_dir, "folder for the figures (CSV, SVG)")->capture_default_str();
+}
+
+int run(CLI::App& app, int argc, char** argv, Options& o, const std::function<void()>& story) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);  // prints the help, exit 0
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "error: {}\nRun with --help for the flags.\n", e.what());
+    return 2;
+  }
+  try {
+    o.device = parse_device(o.device_name);
+    require_device(o.device);
+  } catch (const Error& e) {
+    fmt::print(stderr, "error: --device {}: {}\n", o.device_name, e.what());
+    return 2;
+  }
+  try {
+    std::error_code ec;
+    std::filesystem::create_directories(o.out_dir, ec);
+    LAB_CHECK(!ec, "cannot create the output folder '{}': {}", o.out_dir, ec.message());
+    story();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+void section(const std::string& title) { fmt::print("\n== {} ==\n\n", title); }
+
+}  // namespace lab::lesson

@@ -1,0 +1,38 @@
+// What every lesson shares: the standard flags, the run folder, and how a lesson exits.
+//
+//   --quick        seconds, not minutes (the tests run every lesson this way)
+//   --device D     cpu or cuda (a clear error, exit 2, when there is no GPU)
+//   --seed N       every random number of the lesson comes from Generator(seed)
+//   --out DIR      where figures go (default runs/NN_topic/)
+//
+// A lesson's main() builds a CLI::App, calls add_standard_flags, and hands its story to run(),
+// which turns bad flags into one line and exit 2, and a lab::Error into one line and exit 1.
+#pragma once
+
+#include "tensor/device.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace lab::lesson {
+
+struct Options {
+  bool quick = false;
+  std::string device_name = "cpu";
+  uint64_t seed = 0;
+  std::string out_dir;  // created by run()
+  Device device;        // parsed from device_name by run()
+};
+
+void add_standard_flags(CLI::App& app, Options& options, const std::string& lesson_name);
+
+// Parse the flags, check the device, make the output folder, then run the story.
+int run(CLI::App& app, int argc, char** argv, Options& options, const std::function<void()>& story);
+
+// A section heading in the lesson's output.
+void section(const std::string& title);
+
+}  // namespace lab::lesson
