@@ -1,0 +1,50 @@
+// loralab: the command-line tool. main() is the one place that turns problems into exit codes:
+//   0  done (or --help)
+//   1  the command ran and failed: a bad or missing file, any lab::Error; one line on stderr
+//   2  the command line itself is wrong: unknown flag or subcommand, missing argument; one line on stderr
+// Each subcommand lives in its own file (inspect.cpp); this file only wires them up.
+#include "tools/loralab/inspect.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+// Messages go out as exactly one line, whatever they hold.
+static std::string one_line(std::string s) {
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  std::replace(s.begin(), s.end(), '\r', ' ');
+  return s;
+}
+
+int main(int argc, char** argv) {
+  CLI::App app{"loralab: look into checkpoints and adapters (safetensors files)", "loralab"};
+  app.require_subcommand(1);
+  app.footer("Exit status: 0 done, 1 the command failed (e.g. a bad or missing file), 2 a bad command line.");
+  lab::tools::InspectOptions inspect;
+  CLI::App* inspect_cmd = lab::tools::add_inspect_command(app, inspect);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help: print the help of the (sub)command, exit 0
+    std::string what = one_line(e.what());
+    if (!what.empty() && what.back() == '.') what.pop_back();
+    fmt::print(stderr, "loralab: error: {}. Run 'loralab --help' for usage.\n", what);
+    return 2;
+  }
+
+  try {
+    if (inspect_cmd->parsed()) lab::tools::run_inspect(inspect);
+    return 0;
+  } catch (const std::exception& e) {  // lab::Error and anything else: never a stack trace or abort
+    std::fflush(stdout);
+    fmt::print(stderr, "loralab: error: {}\n", one_line(e.what()));
+  } catch (...) {
+    std::fflush(stdout);
+    fmt::print(stderr, "loralab: error: unknown exception (a loralab bug: please report the command)\n");
+  }
+  return 1;
+}
