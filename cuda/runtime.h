@@ -1,7 +1,8 @@
 // The few CUDA runtime calls the rest of loralab needs, behind plain C++ declarations, so that
 // files outside cuda/ never include cuda_runtime.h and build the same with or without nvcc.
 //
-// Every call is checked: a failure throws lab::Error naming the call and CUDA's own message.
+// Every call is checked: a failure throws std::runtime_error naming the call and CUDA's own message
+// (cuda/ depends on nothing of ours, so not lab::Error; see cuda/cuda_check.h).
 // Memory accounting and the budget are not here: tensor/allocator.cpp does that and calls malloc().
 #pragma once
 
@@ -17,7 +18,7 @@ void set_device(int device);
 void free_and_total_memory(int device, size_t* free_bytes, size_t* total_bytes);
 
 void* malloc(int device, size_t bytes);  // cudaMalloc on that device
-void free(int device, void* ptr);
+void free(int device, void* ptr);       // never throws (it runs in destructors): a failure is printed to stderr
 
 enum class CopyKind { host_to_device, device_to_host, device_to_device };
 void memcpy(void* dst, const void* src, size_t bytes, CopyKind kind);  // synchronous
