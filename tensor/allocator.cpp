@@ -59,7 +59,13 @@ void* allocate(Device device, size_t bytes) {
       if (!ptr) throw OutOfMemory(fmt::format("out of memory on cpu: the system refused {}", format_bytes(bytes)));
     } else {
 #if LAB_HAS_CUDA
-      ptr = cuda::malloc(device.index, bytes);
+      // The card itself ran out (or refused): the same OutOfMemory as the budget, with CUDA's words.
+      try {
+        ptr = cuda::malloc(device.index, bytes);
+      } catch (const std::runtime_error& e) {
+        throw OutOfMemory(fmt::format("out of memory on {}: cudaMalloc of {} failed with {} in use by loralab: {}", device.str(),
+                                      format_bytes(bytes), format_bytes(memory_stats(device).current - bytes), e.what()));
+      }
 #else
       require_device(device);
 #endif
