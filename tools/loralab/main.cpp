@@ -2,7 +2,8 @@
 //   0  done (or --help)
 //   1  the command ran and failed: a bad or missing file, any lab::Error; one line on stderr
 //   2  the command line itself is wrong: unknown flag or subcommand, missing argument; one line on stderr
-// Each subcommand lives in its own file (inspect.cpp); this file only wires them up.
+// Each subcommand lives in its own file (inspect.cpp, devices.cpp); this file only wires them up.
+#include "tools/loralab/devices.h"
 #include "tools/loralab/inspect.h"
 
 #include <fmt/format.h>
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   app.footer("Exit status: 0 done, 1 the command failed (e.g. a bad or missing file), 2 a bad command line.");
   lab::tools::InspectOptions inspect;
   CLI::App* inspect_cmd = lab::tools::add_inspect_command(app, inspect);
+  CLI::App* devices_cmd = lab::tools::add_devices_command(app);
 
   try {
     app.parse(argc, argv);
@@ -38,6 +40,7 @@ int main(int argc, char** argv) {
 
   try {
     if (inspect_cmd->parsed()) lab::tools::run_inspect(inspect);
+    if (devices_cmd->parsed()) lab::tools::run_devices();
     return 0;
   } catch (const std::exception& e) {  // lab::Error and anything else: never a stack trace or abort
     std::fflush(stdout);
