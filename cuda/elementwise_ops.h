@@ -18,7 +18,8 @@
 namespace lab::cuda {
 
 // `param` is the scalar of the *_scalar ops and ignored by the others.
-enum class UnaryOp { neg, abs, exp, log, sqrt, rsqrt, tanh, sigmoid, relu, gelu, add_scalar, mul_scalar, pow_scalar };
+// relu_grad and gelu_grad are the derivatives, for the backward passes in autograd/.
+enum class UnaryOp { neg, abs, exp, log, sqrt, rsqrt, tanh, sigmoid, relu, gelu, add_scalar, mul_scalar, pow_scalar, relu_grad, gelu_grad };
 enum class BinaryOp { add, sub, mul, div, pow, maximum, minimum };
 
 template <typename T>
@@ -35,6 +36,14 @@ LAB_HOST_DEVICE inline T apply_unary(UnaryOp op, T x, T param) {
     case UnaryOp::relu: return x > T(0) ? x : T(0);
     // GPT-2's GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
     case UnaryOp::gelu: return T(0.5) * x * (T(1) + std::tanh(T(0.7978845608028654) * (x + T(0.044715) * x * x * x)));
+    // d relu / dx = 1 where x > 0 (0 at 0, as PyTorch)
+    case UnaryOp::relu_grad: return x > T(0) ? T(1) : T(0);
+    // d gelu / dx = 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 x^2),  u = sqrt(2/pi) (x + 0.044715 x^3)
+    case UnaryOp::gelu_grad: {
+      const T k = T(0.7978845608028654);
+      const T t = std::tanh(k * (x + T(0.044715) * x * x * x));
+      return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * k * (T(1) + T(3) * T(0.044715) * x * x);
+    }
     case UnaryOp::add_scalar: return x + param;
     case UnaryOp::mul_scalar: return x * param;
     case UnaryOp::pow_scalar: return std::pow(x, param);

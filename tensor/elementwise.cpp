@@ -22,7 +22,7 @@ using cuda::BinaryOp;
 using cuda::UnaryOp;
 
 static const char* unary_name(UnaryOp op) {
-  static const char* names[] = {"neg", "abs", "exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid", "relu", "gelu", "add", "mul", "pow"};
+  static const char* names[] = {"neg", "abs", "exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid", "relu", "gelu", "add", "mul", "pow", "relu_grad", "gelu_grad"};
   return names[int(op)];
 }
 static const char* binary_name(BinaryOp op) {
@@ -131,6 +131,8 @@ Tensor tanh(const Tensor& x) { return unary(UnaryOp::tanh, x, 0); }
 Tensor sigmoid(const Tensor& x) { return unary(UnaryOp::sigmoid, x, 0); }
 Tensor relu(const Tensor& x) { return unary(UnaryOp::relu, x, 0); }
 Tensor gelu(const Tensor& x) { return unary(UnaryOp::gelu, x, 0); }
+Tensor relu_grad(const Tensor& x) { return unary(UnaryOp::relu_grad, x, 0); }
+Tensor gelu_grad(const Tensor& x) { return unary(UnaryOp::gelu_grad, x, 0); }
 Tensor pow(const Tensor& x, double exponent) { return unary(UnaryOp::pow_scalar, x, exponent); }
 Tensor add(const Tensor& a, double s) { return unary(UnaryOp::add_scalar, a, s); }
 Tensor mul(const Tensor& a, double s) { return unary(UnaryOp::mul_scalar, a, s); }

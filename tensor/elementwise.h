@@ -21,6 +21,8 @@ Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
 Tensor gelu(const Tensor& x);  // tanh approximation, as GPT-2
 Tensor pow(const Tensor& x, double exponent);
+Tensor relu_grad(const Tensor& x);  // d relu(x) / dx, for backward passes
+Tensor gelu_grad(const Tensor& x);  // d gelu(x) / dx (tanh form)
 
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
