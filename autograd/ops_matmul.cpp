@@ -1,0 +1,27 @@
+// Differentiable matmul, with torch.matmul's rules for vectors and broadcast batch dims.
+#include "autograd/autograd.h"
+#include "autograd/ops.h"
+#include "tensor/matmul.h"
+
+namespace lab::ag {
+
+using Grads = std::vector<Tensor>;
+
+// C = A B:  dA = dC B^T,  dB = A^T dC   (summed over the batch dims A or B was broadcast along)
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  return record("matmul", lab::matmul(a, b), {a, b}, [a = detach(a), b = detach(b)](const Tensor& g) {
+    // Work with matrices: a vector is a 1-row (left) or 1-column (right) matrix, as in forward.
+    Tensor am = a.dim() == 1 ? a.unsqueeze(0) : a;
+    Tensor bm = b.dim() == 1 ? b.unsqueeze(1) : b;
+    Tensor gm = g;
+    if (a.dim() == 1) gm = gm.unsqueeze(-2);
+    if (b.dim() == 1) gm = gm.unsqueeze(-1);
+    Tensor da = lab::matmul(gm, bm.transpose(-1, -2));
+    Tensor db = lab::matmul(am.transpose(-1, -2), gm);
+    da = sum_to(da, am.shape()).reshape(a.shape());
+    db = sum_to(db, bm.shape()).reshape(b.shape());
+    return Grads{da, db};
+  });
+}
+
+}  // namespace lab::ag
