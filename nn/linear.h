@@ -1,0 +1,29 @@
+// Linear: y = x W^T + b, with W stored [out, in] as torch.nn.Linear stores it.
+//
+// Initialized as torch.nn.Linear: W and b ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform, a = sqrt(5)).
+// x is [..., in] (any leading dims), y is [..., out].
+// Not here: GPT-2's Conv1D layout ([in, out]; transpose when loading), LoRA (lora_linear.h, later).
+// Next: embedding.h, layer_norm.h.
+#pragma once
+
+#include "nn/module.h"
+#include "tensor/random.h"
+
+namespace lab::nn {
+
+class Linear : public UnaryModule {
+public:
+  Linear(int64_t in_features, int64_t out_features, Generator& gen, bool bias = true);
+  Tensor forward(const Tensor& x) override;
+
+  int64_t in_features() const { return in_; }
+  int64_t out_features() const { return out_; }
+  bool has_bias() const { return has_parameter("bias"); }
+  Tensor& weight() { return parameter("weight"); }  // [out, in]
+  Tensor& bias() { return parameter("bias"); }      // [out]
+
+private:
+  int64_t in_, out_;
+};
+
+}  // namespace lab::nn
