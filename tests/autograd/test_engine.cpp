@@ -34,7 +34,7 @@ TEST_CASE("a diamond graph visits the shared node once, after both of its users"
   }
 }
 
-TEST_CASE("backward frees the graph; a second pass through it is an error unless retained") {
+TEST_CASE("backward frees the graph, and a second pass through it is an error unless retained") {
   Tensor x = from_vector<double>({1.0});
   ag::set_requires_grad(x);
   Tensor y = ag::sum(ag::exp(x));
@@ -88,4 +88,24 @@ TEST_CASE("a deep chain does not overflow the stack") {
   for (int i = 0; i < 20000; i++) y = ag::add(y, 0.0);
   ag::backward(ag::sum(y));
   CHECK(ag::grad(x).item<double>() == 1.0);
+}
+
+// A graph whose intermediates are only owned by the graph (locals gone before backward): the engine
+// must keep every node alive while it walks them, even as it frees the edges it has used.
+static Tensor two_layers(const Tensor& x, const Tensor& w) {
+  Tensor h = ag::tanh(ag::matmul(x, w));  // h lives only in the graph once this returns
+  return ag::sum(ag::mul(h, h));
+}
+
+TEST_CASE("intermediates that went out of scope before backward are still reached") {
+  Tensor x = from_vector<double>({0.1, 0.2, 0.3, 0.4}, {2, 2});
+  Tensor w = from_vector<double>({1.0, -1.0, 0.5, 2.0}, {2, 2});
+  ag::set_requires_grad(w);
+  ag::backward(two_layers(x, w));
+  REQUIRE(ag::grad(w).defined());
+  // d/dw sum(tanh(xw)^2) = x^T (2 tanh(xw) (1 - tanh(xw)^2))
+  Tensor t = lab::tanh(lab::matmul(x, w));
+  Tensor want = lab::matmul(x.t(), lab::mul(lab::mul(t, 2.0), lab::add(lab::neg(lab::mul(t, t)), 1.0)));
+  std::vector<double> got = ag::grad(w).to_vector<double>(), expect = want.to_vector<double>();
+  for (size_t i = 0; i < got.size(); i++) CHECK(got[i] == Approx(expect[i]).epsilon(1e-12));
 }

@@ -63,7 +63,7 @@ TEST_CASE("f32 -> f16 rounds to nearest even, with subnormals and overflow") {
   }
 }
 
-TEST_CASE("float -> integer truncates toward zero and saturates; NaN -> 0") {
+TEST_CASE("float -> integer truncates toward zero and saturates, NaN -> 0") {
   Tensor x = from_vector<float>({2.7f, -2.7f, 1e10f, -1e10f, NAN, 127.5f, -0.5f});
   CHECK(x.to(DType::i32).to_vector<int32_t>() ==
         std::vector<int32_t>{2, -2, std::numeric_limits<int32_t>::max(), std::numeric_limits<int32_t>::min(), 0, 127, 0});
@@ -73,14 +73,14 @@ TEST_CASE("float -> integer truncates toward zero and saturates; NaN -> 0") {
   CHECK(convert_value<int64_t>(9.2233720368547758e18) == std::numeric_limits<int64_t>::max());
 }
 
-TEST_CASE("integer -> integer wraps; integer -> float rounds to nearest") {
+TEST_CASE("integer -> integer wraps, integer -> float rounds to nearest") {
   CHECK(from_vector<int64_t>({300, -1, 256}).to(DType::i8).to_vector<int8_t>() == std::vector<int8_t>{44, -1, 0});
   CHECK(from_vector<int32_t>({-1}).to(DType::u8).item<uint8_t>() == 255);
   CHECK(from_vector<int64_t>({(1 << 24) + 1}).to(DType::f32).item<float>() == 16777216.0f);
   CHECK(from_vector<uint8_t>({200}).to(DType::bf16).to(DType::f32).item<float>() == 200.0f);
 }
 
-TEST_CASE("to(dtype) keeps shape and makes a new tensor; the same dtype is a no-op") {
+TEST_CASE("to(dtype) keeps shape and makes a new tensor, the same dtype is a no-op") {
   Tensor t = arange(0, 6, 1, DType::f32).view({2, 3}).t();
   Tensor h = t.to(DType::f16);
   CHECK(h.shape() == Shape{3, 2});
