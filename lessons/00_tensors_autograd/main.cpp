@@ -1,9 +1,19 @@
-// Lesson 00: what a tensor is. Storage plus a view; broadcasting; memory measured by the
-// allocator; what bf16 and f16 do to a number; a matmul checked against its definition and timed.
+// Lesson 00: what a tensor is, and how gradients flow backwards through what you compute with it.
+// Part 1: storage plus a view; broadcasting; memory measured by the allocator; what bf16 and f16
+// do to a number; a matmul checked against its definition. Part 2: a graph built by hand, its
+// gradients against finite differences, then a small MLP trained with AdamW.
 // README.md beside this file has the math and what to read next.
+#include "autograd/autograd.h"
+#include "autograd/ops.h"
 #include "lessons/common/lesson.h"
+#include "lessons/common/plot.h"
+#include "lessons/common/progress.h"
+#include "nn/mlp.h"
+#include "optim/adamw.h"
 #include "tensor/all.h"
 #include "tensor/matmul_cpu.h"
+
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -17,9 +27,13 @@ int main(int argc, char** argv) {
   lesson::add_standard_flags(app, opt, "00_tensors_autograd");
   int64_t n = 512;
   app.add_option("--matmul-size", n, "size of the square matmul that is checked and timed")->check(CLI::Range(1, 4096))->capture_default_str();
+  int64_t steps = 1500;
+  app.add_option("--steps", steps, "AdamW steps of the MLP in part 2 (--quick: 150)")->check(CLI::Range(1, 1000000))->capture_default_str();
+  double lr = 0.02;
+  app.add_option("--lr", lr, "AdamW learning rate")->check(CLI::Range(1e-6, 1.0))->capture_default_str();
 
   return lesson::run(app, argc, argv, opt, [&] {
-    if (opt.quick) n = std::min<int64_t>(n, 128);
+    if (opt.quick) n = std::min<int64_t>(n, 128), steps = std::min<int64_t>(steps, 150);
     Generator gen(opt.seed);
 
     lesson::section("1. A tensor is storage plus a view");
@@ -82,6 +96,88 @@ int main(int argc, char** argv) {
     for (int64_t i = 0; i < n * n; i++) worst = std::max(worst, double(std::fabs(got[i] - want[size_t(i)])));
     fmt::print("  C = A B with A, B [{0}, {0}] on {1}: max |C - C_naive| = {2:.2e}, {3:.1f} ms, {4:.2f} GFLOP/s (2 n^3 flops)\n", n,
                opt.device.str(), worst, seconds * 1e3, 2.0 * double(n) * double(n) * double(n) / seconds / 1e9);
-    fmt::print("\nfigures written to {}/memory.csv\n", opt.out_dir);
+
+    lesson::section("6. A graph, by hand, and its gradients against finite differences");
+    // L = sum(tanh(W x + b)^2): every op records how to send a gradient back (autograd/ops.h).
+    Tensor W = ag::set_requires_grad(randn({3, 4}, gen, DType::f64), true, "W");
+    Tensor x4 = ag::set_requires_grad(randn({4}, gen, DType::f64), true, "x");
+    Tensor bias = ag::set_requires_grad(randn({3}, gen, DType::f64), true, "b");
+    auto graph = [&] { return ag::sum(ag::pow(ag::tanh(ag::add(ag::matmul(W, x4), bias)), 2.0)); };
+    Tensor L = graph();
+    fmt::print("L = sum(tanh(W x + b)^2) = {:.6f}\n", L.item<double>());
+    ag::backward(L);
+    double worst_grad_diff = 0;
+    for (const Tensor* leaf : {&W, &x4, &bias}) {
+      // dL/dv_j ~ (L(v + eps e_j) - L(v - eps e_j)) / (2 eps), one element at a time
+      Tensor numeric = zeros(leaf->shape(), DType::f64);
+      const double eps = 1e-6;
+      for (int64_t j = 0; j < leaf->numel(); j++) {
+        ag::NoGradGuard no_grad;
+        double* v = leaf->data<double>() + j;
+        const double saved = *v;
+        *v = saved + eps;
+        double plus = graph().item<double>();
+        *v = saved - eps;
+        double minus = graph().item<double>();
+        *v = saved;
+        numeric.data<double>()[j] = (plus - minus) / (2 * eps);
+      }
+      worst_grad_diff = std::max(worst_grad_diff, lesson::compare("dL/d" + ag::name_of(*leaf), ag::grad(*leaf), numeric));
+    }
+
+    lesson::section("7. Training a small MLP with AdamW");
+    // Two interleaved half-moons in the plane, one class each; the MLP maps a point to 2 logits.
+    const int64_t points = 400;
+    Tensor xs = Tensor::empty({points, 2});
+    Tensor ys = Tensor::empty({points}, DType::i64);
+    for (int64_t i = 0; i < points; i++) {
+      const int64_t cls = i % 2;
+      const double t = M_PI * gen.uniform();
+      xs.at<float>({i, 0}) = float((cls ? 1.0 - std::cos(t) : std::cos(t)) + 0.1 * gen.normal());
+      xs.at<float>({i, 1}) = float((cls ? 0.5 - std::sin(t) : std::sin(t)) + 0.1 * gen.normal());
+      ys.at<int64_t>({i}) = cls;
+    }
+    xs = xs.to(opt.device), ys = ys.to(opt.device);
+    nn::MLP mlp(2, 32, 2, gen);
+    mlp.to(opt.device);
+    mlp.name_parameters();
+    AdamWOptions adamw;
+    adamw.lr = lr;
+    adamw.weight_decay = 0;
+    AdamW optimizer(mlp.parameters(), adamw);
+    fmt::print("MLP 2 -> 32 -> 2: {} parameters; {} points; {} full-batch AdamW steps, lr {}\n", mlp.num_parameters(), points, steps, lr);
+    std::vector<std::vector<double>> rows;
+    lesson::Series curve{"training loss", {}, {}};
+    lesson::Progress progress(steps, "train");
+    double loss_value = 0;
+    for (int64_t step = 1; step <= steps; step++) {
+      Tensor loss = ag::cross_entropy(mlp.forward(xs), ys);
+      optimizer.zero_grad();
+      ag::backward(loss);
+      optimizer.step();
+      loss_value = loss.item<double>();
+      rows.push_back({double(step), loss_value});
+      curve.x.push_back(double(step));
+      curve.y.push_back(loss_value);
+      progress.update(step, {{"loss", loss_value}});
+    }
+    progress.finish();
+    double accuracy;
+    {
+      ag::NoGradGuard no_grad;
+      Tensor predicted = argmax(mlp.forward(xs), 1);
+      int64_t right = 0;
+      std::vector<int64_t> p = predicted.to_vector<int64_t>(), t = ys.to_vector<int64_t>();
+      for (int64_t i = 0; i < points; i++) right += p[size_t(i)] == t[size_t(i)];
+      accuracy = double(right) / double(points);
+    }
+    fmt::print("final loss {:.4f}, accuracy {:.1f}% (chance: 50%)\n", loss_value, 100 * accuracy);
+
+    lesson::write_csv(opt.out_dir + "/loss.csv", {"step", "loss"}, rows);
+    lesson::write_svg_plot(opt.out_dir + "/loss.svg", {curve}, {"MLP on two moons: cross-entropy", "AdamW step", "loss", true});
+    // The numbers the tests check (tests/lessons/test_lesson_00.cpp).
+    nlohmann::json summary = {{"max_grad_diff", worst_grad_diff}, {"final_loss", loss_value}, {"accuracy", accuracy}, {"steps", steps}};
+    std::ofstream(opt.out_dir + "/summary.json") << summary.dump(2) << "\n";
+    fmt::print("\nfigures written to {0}/memory.csv, {0}/loss.csv, {0}/loss.svg, {0}/summary.json\n", opt.out_dir);
   });
 }

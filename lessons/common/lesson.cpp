@@ -3,6 +3,7 @@
 
 #include "tensor/error.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fmt/format.h>
 
@@ -45,5 +46,19 @@ int run(CLI::App& app, int argc, char** argv, Options& o, const std::function<vo
 }
 
 void section(const std::string& title) { fmt::print("\n== {} ==\n\n", title); }
+
+double compare(const std::string& name, const Tensor& ours, const Tensor& reference) {
+  LAB_CHECK(ours.shape() == reference.shape(), "compare {}: shapes {} and {} differ", name, shape_str(ours.shape()),
+            shape_str(reference.shape()));
+  std::vector<double> a = ours.to_vector<double>(), b = reference.to_vector<double>();
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < a.size(); i++) {
+    diff = std::max(diff, std::fabs(a[i] - b[i]));
+    scale = std::max(scale, std::fabs(b[i]));
+  }
+  bool exact = diff == 0, approx = diff <= 1e-6 * (1 + scale);
+  fmt::print("  {:<12} exact: {:<3}  approx: {:<3}  maxdiff: {:.2e}\n", name, exact ? "yes" : "no", approx ? "yes" : "no", diff);
+  return diff;
+}
 
 }  // namespace lab::lesson

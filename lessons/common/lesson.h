@@ -10,6 +10,7 @@
 #pragma once
 
 #include "tensor/device.h"
+#include "tensor/tensor.h"
 
 #include <CLI/CLI.hpp>
 
@@ -34,5 +35,9 @@ int run(CLI::App& app, int argc, char** argv, Options& options, const std::funct
 
 // A section heading in the lesson's output.
 void section(const std::string& title);
+
+// Prints "name  exact: no  approx: yes  maxdiff: 3.1e-11" for two tensors of the same shape (ours
+// first), and returns maxdiff. approx means maxdiff <= 1e-6 * (1 + max |reference|).
+double compare(const std::string& name, const Tensor& ours, const Tensor& reference);
 
 }  // namespace lab::lesson
