@@ -73,7 +73,7 @@ template <typename T> void adamw_step_ref(T* p, const T* g, T* m, T* v, int64_t 
 template void adamw_step_ref<float>(float*, const float*, float*, float*, int64_t, const cuda::AdamWCoefficients&);
 template void adamw_step_ref<double>(double*, const double*, double*, double*, int64_t, const cuda::AdamWCoefficients&);
 
-void AdamW::step() {
+void AdamW::update() {
   for (size_t i = 0; i < params_.size(); i++) {
     if (!has_update(i)) continue;
     const Tensor& p = params_[i];
@@ -98,7 +98,6 @@ void AdamW::step() {
     else
       adamw_step_ref(p.data<double>(), g.data<double>(), m.data<double>(), v.data<double>(), p.numel(), c);
   }
-  steps_++;
 }
 
 }  // namespace lab

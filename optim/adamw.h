@@ -22,11 +22,11 @@ class AdamW : public Optimizer {
 public:
   explicit AdamW(std::vector<Tensor> params, AdamWOptions options = {});
   std::string name() const override { return "AdamW"; }
-  void step() override;
   AdamWOptions& options() { return options_; }  // change lr between steps for a schedule
   const AdamWOptions& options() const { return options_; }
 
 protected:
+  void update() override;
   std::vector<Slot> slots() const override;
   std::map<std::string, std::string> hyperparameters() const override;
 

@@ -5,6 +5,7 @@
 
 #include "autograd/autograd.h"
 #include "tensor/factory.h"
+#include "tensor/finite.h"
 
 #include <cmath>
 #include <set>
@@ -23,6 +24,20 @@ Optimizer::Optimizer(std::vector<Tensor> params) : params_(std::move(params)), s
               "optimizer: parameter {} ({}) appears twice in the list (HINT: tied weights are one parameter; list them once)", i,
               ag::name_of(p));
   }
+}
+
+void Optimizer::step() {
+  for (size_t i = 0; i < params_.size(); i++) {
+    if (!has_update(i)) continue;
+    if (!all_finite(ag::grad(params_[i]))) {
+      NonFinite bad = find_nonfinite(ag::grad(params_[i]));
+      LAB_FAIL("step {}: the gradient of '{}' is not finite: {} of {} values (first: {} at [{}]); no parameter was updated "
+               "(HINT: lower the learning rate, clip gradients, or check the loss for NaN)",
+               steps_ + 1, ag::name_of(params_[i]), bad.count, params_[i].numel(), bad.first_value, fmt::join(bad.first_index, ", "));
+    }
+  }
+  update();
+  steps_++;
 }
 
 void Optimizer::zero_grad() {

@@ -27,7 +27,10 @@ public:
   Optimizer& operator=(const Optimizer&) = delete;
 
   virtual std::string name() const = 0;  // "AdamW"
-  virtual void step() = 0;               // one update of every parameter that has a grad
+  // One update of every parameter that has a grad. First every gradient is checked: a NaN or inf
+  // anywhere is a lab::Error naming the step, the parameter and the first bad value, and then no
+  // parameter and no state has changed (so the last good checkpoint still describes the model).
+  void step();
   void zero_grad();                      // drop every parameter's grad (PyTorch's set_to_none=True)
   int64_t steps() const { return steps_; }
   const std::vector<Tensor>& params() const { return params_; }
@@ -45,6 +48,8 @@ public:
   void load(const std::string& path);  // checks the file was written by the same optimizer kind
 
 protected:
+  virtual void update() = 0;  // the rule itself (sgd.cpp, adamw.cpp), once the gradients are known finite
+
   // One named state tensor a parameter gets at its first update. per_element: shaped like the
   // parameter, its dtype, on its device (moments, momentum); else an i64 [] count on the CPU.
   struct Slot {

@@ -68,7 +68,7 @@ template <typename T> void sgd_step_ref(T* p, const T* g, T* buf, int64_t n, con
 template void sgd_step_ref<float>(float*, const float*, float*, int64_t, const cuda::SGDCoefficients&);
 template void sgd_step_ref<double>(double*, const double*, double*, int64_t, const cuda::SGDCoefficients&);
 
-void SGD::step() {
+void SGD::update() {
   for (size_t i = 0; i < params_.size(); i++) {
     if (!has_update(i)) continue;
     const Tensor& p = params_[i];
@@ -91,7 +91,6 @@ void SGD::step() {
     else
       sgd_step_ref(p.data<double>(), g.data<double>(), buf.defined() ? buf.data<double>() : nullptr, p.numel(), c);
   }
-  steps_++;
 }
 
 }  // namespace lab

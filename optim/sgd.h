@@ -21,11 +21,11 @@ class SGD : public Optimizer {
 public:
   explicit SGD(std::vector<Tensor> params, SGDOptions options = {});
   std::string name() const override { return "SGD"; }
-  void step() override;
   SGDOptions& options() { return options_; }  // change lr between steps for a schedule
   const SGDOptions& options() const { return options_; }
 
 protected:
+  void update() override;
   std::vector<Slot> slots() const override;
   std::map<std::string, std::string> hyperparameters() const override;
 

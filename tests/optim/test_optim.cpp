@@ -319,3 +319,32 @@ TEST_CASE("optimizer arguments are checked") {
   SGD opt({strided});
   CHECK_THROWS_WITH(opt.step(), Catch::Contains("is not contiguous"));
 }
+
+TEST_CASE("a non-finite gradient stops the step, names the parameter and the step, and changes nothing") {
+  Tensor a = from_vector<float>({1, 2, 3});
+  Tensor b = from_vector<float>({4, 5});
+  ag::set_requires_grad(a, true, "layer.weight");
+  ag::set_requires_grad(b, true, "layer.bias");
+  AdamW opt({a, b});
+  ag::set_grad(a, from_vector<float>({0.1f, 0.2f, 0.3f}));
+  ag::set_grad(b, from_vector<float>({0.5f, 0.5f}));
+  opt.step();
+  std::vector<float> a_before = a.to_vector<float>(), b_before = b.to_vector<float>();
+  NamedTensors state_before = opt.state_dict();
+  ag::set_grad(a, from_vector<float>({0.1f, 0.2f, 0.3f}));
+  ag::set_grad(b, from_vector<float>({0.5f, NAN}));
+  CHECK_THROWS_WITH(opt.step(), Catch::Contains("step 2") && Catch::Contains("'layer.bias'") && Catch::Contains("1 of 2 values") &&
+                                    Catch::Contains("nan at [1]") && Catch::Contains("no parameter was updated"));
+  // Neither the parameter before the bad one nor any state moved.
+  CHECK(a.to_vector<float>() == a_before);
+  CHECK(b.to_vector<float>() == b_before);
+  CHECK(opt.steps() == 1);
+  NamedTensors state_after = opt.state_dict();
+  REQUIRE(state_after.size() == state_before.size());
+  for (size_t i = 0; i < state_after.size(); i++) {
+    INFO(state_after[i].first);
+    CHECK(state_after[i].second.to_vector<double>() == state_before[i].second.to_vector<double>());
+  }
+  ag::set_grad(b, from_vector<float>({INFINITY, 0.0f}));
+  CHECK_THROWS_WITH(opt.step(), Catch::Contains("inf at [0]"));
+}
