@@ -97,4 +97,39 @@ void write_svg_plot(const std::string& path, const std::vector<Series>& series, 
   write_atomically(path, svg.str());
 }
 
+void write_svg_histogram(const std::string& path, const std::vector<double>& values, int bins, double lo, double hi,
+                         const std::vector<double>& marks, const PlotOptions& o) {
+  LAB_CHECK(bins > 0 && hi > lo, "histogram {}: need bins > 0 and hi > lo, got {} bins over [{}, {}]", path, bins, lo, hi);
+  std::vector<double> count(size_t(bins), 0.0);
+  for (double v : values)
+    if (v >= lo && v <= hi) count[std::min(size_t(bins) - 1, size_t((v - lo) / (hi - lo) * bins))] += 1;
+  const double top = std::max(1.0, *std::max_element(count.begin(), count.end()));
+  const double W = 640, H = 400, left = 70, right = 20, tp = 40, bottom = 50;
+  auto px = [&](double x) { return left + (x - lo) / (hi - lo) * (W - left - right); };
+  auto py = [&](double c) { return H - bottom - c / top * (H - tp - bottom); };
+  std::ostringstream svg;
+  svg << fmt::format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
+  svg << fmt::format("<rect width=\"{}\" height=\"{}\" fill=\"white\"/>\n", W, H);
+  svg << fmt::format("<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{}</text>\n", W / 2, escape(o.title));
+  for (int b = 0; b < bins; b++) {
+    const double x0 = px(lo + (hi - lo) * b / bins), x1 = px(lo + (hi - lo) * (b + 1) / bins);
+    svg << fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.2f}\" height=\"{:.1f}\" fill=\"#9ecae1\"/>\n", x0, py(count[size_t(b)]),
+                       x1 - x0, H - bottom - py(count[size_t(b)]));
+  }
+  for (double m : marks)
+    svg << fmt::format("<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#d62728\" stroke-width=\"1.2\"/>\n", px(m), tp, H - bottom);
+  svg << fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"black\"/>\n", left, H - bottom, W - right);
+  svg << fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"black\"/>\n", left, tp, H - bottom);
+  for (int i = 0; i <= 4; i++) {
+    const double xv = lo + (hi - lo) * i / 4, cv = top * i / 4;
+    svg << fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{:.3g}</text>\n", px(xv), H - bottom + 16, xv);
+    svg << fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:.0f}</text>\n", left - 6, py(cv) + 4, cv);
+  }
+  svg << fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", (left + W - right) / 2, H - 12, escape(o.x_label));
+  svg << fmt::format("<text x=\"16\" y=\"{0}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {0})\">{1}</text>\n", (tp + H - bottom) / 2,
+                     escape(o.y_label));
+  svg << "</svg>\n";
+  write_atomically(path, svg.str());
+}
+
 }  // namespace lab::lesson

@@ -23,4 +23,9 @@ struct PlotOptions {
 void write_svg_plot(const std::string& path, const std::vector<Series>& series, const PlotOptions& options);
 void write_csv(const std::string& path, const std::vector<std::string>& header, const std::vector<std::vector<double>>& rows);
 
+// A histogram: `values` counted into `bins` equal bins over [lo, hi] (values outside are left out),
+// drawn as bars, with a vertical line at each of `marks` (lesson 03: the 16 NF4 levels on the weights).
+void write_svg_histogram(const std::string& path, const std::vector<double>& values, int bins, double lo, double hi,
+                         const std::vector<double>& marks, const PlotOptions& options);
+
 }  // namespace lab::lesson
