@@ -1,14 +1,10 @@
 // Lesson 01 with --quick, and the numbers it reports: the SVD finds the 4x4's rank-1 factors, and
 // the change fine-tuning makes to the hidden layers is lower rank than a random matrix of the same
 // size and norm. Read from the summary.json the lesson writes.
-#include <catch2/catch.hpp>
-
-#include <nlohmann/json.hpp>
+#include "tests/lessons/run_lesson.h"
 
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -21,13 +17,8 @@ static std::vector<double> normalized(std::vector<double> x) {
 
 TEST_CASE("lesson 01 --quick: the 4x4 is column times row, and fine-tuning deltas are low rank") {
   namespace fs = std::filesystem;
-  fs::path out = fs::temp_directory_path() / "loralab_test_lesson_01";
-  fs::remove_all(out);
-  std::string command = std::string("'") + LAB_LESSON_BINARY + "' --quick --out '" + out.string() + "' > '" + (out.string() + ".log") + "' 2>&1";
-  REQUIRE(std::system(command.c_str()) == 0);
-  std::ifstream in(out / "summary.json");
-  REQUIRE(in.good());
-  nlohmann::json s = nlohmann::json::parse(in);
+  fs::path out;
+  nlohmann::json s = run_lesson_quick("lesson_01", &out);
 
   // Part 1: rank 1, and the normalized SVD factors are the normalized column [-2,-1,7,6] and row
   // [4,1,3,-3] with one common sign (u v^T is what is unique, not u and v apart).

@@ -2,25 +2,16 @@
 // skewed data, smaller groups give smaller errors, one outlier wrecks a per-tensor scale, LLM.int8()'s
 // decomposition removes most of the error, and int8 takes about a quarter of f32's bytes in the
 // allocator. Read from the summary.json the lesson writes.
-#include <catch2/catch.hpp>
+#include "tests/lessons/run_lesson.h"
 
-#include <nlohmann/json.hpp>
-
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 TEST_CASE("lesson 02 --quick: int8 errors and memory behave as the lesson says") {
   namespace fs = std::filesystem;
-  fs::path out = fs::temp_directory_path() / "loralab_test_lesson_02";
-  fs::remove_all(out);
-  std::string command = std::string("'") + LAB_LESSON_BINARY + "' --quick --out '" + out.string() + "' > '" + (out.string() + ".log") + "' 2>&1";
-  REQUIRE(std::system(command.c_str()) == 0);
-  std::ifstream in(out / "summary.json");
-  REQUIRE(in.good());
-  nlohmann::json s = nlohmann::json::parse(in);
+  fs::path out;
+  nlohmann::json s = run_lesson_quick("lesson_02", &out);
   CHECK(s["size"].get<int>() == 256);
   CHECK(s["tie_codes"].get<std::vector<int>>() == std::vector<int>{127, 0, 2, 2, 4, 0, -2, -2});
   CHECK(s["skewed_rmse_zero_point"].get<double>() < 0.6 * s["skewed_rmse_absmax"].get<double>());

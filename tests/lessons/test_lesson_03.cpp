@@ -2,24 +2,15 @@
 // bitsandbytes' to the bit, the errors rank int8 < NF4 < FP4 on normal data with NF4 under its
 // ceiling, double quantization's bits per weight are measured as computed, and the allocator's bytes
 // for the four copies of the layer are what their formats say.
-#include <catch2/catch.hpp>
+#include "tests/lessons/run_lesson.h"
 
-#include <nlohmann/json.hpp>
-
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 TEST_CASE("lesson 03 --quick: the NF4 table, the error ranking, bits per weight and bytes from the allocator") {
   namespace fs = std::filesystem;
-  fs::path out = fs::temp_directory_path() / "loralab_test_lesson_03";
-  fs::remove_all(out);
-  std::string command = std::string("'") + LAB_LESSON_BINARY + "' --quick --out '" + out.string() + "' > '" + (out.string() + ".log") + "' 2>&1";
-  REQUIRE(std::system(command.c_str()) == 0);
-  std::ifstream in(out / "summary.json");
-  REQUIRE(in.good());
-  nlohmann::json s = nlohmann::json::parse(in);
+  fs::path out;
+  nlohmann::json s = run_lesson_quick("lesson_03", &out);
   CHECK(s["size"].get<int>() == 256);
   CHECK(s["table_bit_equal"].get<bool>());
   // On N(0, 1) at block 64: int8 far below both 4-bit formats, NF4 below FP4 and under its ceiling.
