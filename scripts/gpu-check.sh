@@ -74,6 +74,12 @@ timeout 300 "$BUILD/bench/bench_cuda" --benchmark_min_time=0.2 --benchmark_out="
   --benchmark_out_format=json >"$LOGS/bench_cuda.log" 2>&1 || bench_status=$?
 cat "$LOGS/bench_cuda.log"
 
+# The GPU half of the NF4 benchmark: quantize/dequantize against cudaMemcpy device to device.
+if [[ -x $BUILD/bench/bench_quant_nf4 ]]; then
+  timeout 120 "$BUILD/bench/bench_quant_nf4" --benchmark_filter=gpu_ --benchmark_min_time=0.2 --benchmark_out="$LOGS/bench_nf4.json" \
+    --benchmark_out_format=json >"$LOGS/bench_nf4.log" 2>&1 || echo "warning: bench_quant_nf4 exited with status $? (see $LOGS/bench_nf4.log)"
+fi
+
 if [[ -x $BUILD/bench/bench_matmul ]]; then
   say "CPU matmul benchmark"
   timeout 120 "$BUILD/bench/bench_matmul" --benchmark_min_time=0.2 >"$LOGS/bench_matmul.log" 2>&1 ||
@@ -85,7 +91,7 @@ fi
 bench_table() {
   awk -F'"' '
     $2 == "name" { name = $4; sub(/\/manual_time$/, "", name) }
-    $2 == "GFLOP/s" || $2 == "GB/s" { v = $3; gsub(/[:, ]/, "", v); printf "  %-32s %10.1f %s\n", name, v, $2 }' "$1"
+    $2 == "GFLOP/s" || $2 == "GB/s" || $2 == "GB" { v = $3; gsub(/[:, ]/, "", v); printf "  %-32s %10.1f %s\n", name, v, $2 }' "$1"
 }
 
 {
@@ -97,6 +103,10 @@ bench_table() {
     bench_table "$LOGS/bench_cuda.json"
   else
     echo "bench_cuda  no results (exit status $bench_status, see $LOGS/bench_cuda.log)"
+  fi
+  if [[ -s $LOGS/bench_nf4.json ]]; then
+    echo "bench_quant_nf4 (GPU)"
+    bench_table "$LOGS/bench_nf4.json"
   fi
   echo "logs        $LOGS/"
 } | tee "$LOGS/summary.txt"
