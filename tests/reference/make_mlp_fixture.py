@@ -10,30 +10,14 @@
 # Uses Debian's python3-torch (1.13) and writes safetensors by hand (Debian has no safetensors
 # package; the format is 8 bytes of header length, JSON, raw little-endian data).
 # Run from the repository root:  /usr/bin/python3 tests/reference/make_mlp_fixture.py
-import json
-import struct
 
 import torch
+from torch_safetensors import save_safetensors
 import torch.nn.functional as F
 
 OUT = "tests/data/reference/mlp_adamw.safetensors"
 B, IN, HIDDEN, OUT_FEATURES = 8, 6, 16, 5
 LR, BETAS, EPS, WEIGHT_DECAY, STEPS = 1e-2, (0.9, 0.999), 1e-8, 0.1, 5
-
-
-def save_safetensors(path, tensors, metadata):
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous()
-        dtype = {torch.float32: "F32", torch.int64: "I64"}[t.dtype]
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
 class MLP(torch.nn.Module):

@@ -8,30 +8,14 @@
 # quantize_blockwise (see the test for where they round differently from the CUDA kernels).
 # Run from the repository root (PyPI packages in a virtual environment):
 #   python3 -m venv /tmp/bnbenv && /tmp/bnbenv/bin/pip install bitsandbytes torch && /tmp/bnbenv/bin/python tests/reference/make_nf4_fixture.py
-import json
-import struct
 
 import bitsandbytes
 import bitsandbytes.functional as F
 import torch
+from torch_safetensors import save_safetensors
 
 OUT = "tests/data/reference/nf4_bnb.safetensors"
 BLOCK = 64
-
-
-def save_safetensors(path, tensors, metadata):
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous().cpu()
-        dtype = {torch.float32: "F32", torch.uint8: "U8"}[t.dtype]
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
 def quantize(prefix, x, compress_statistics, tensors, keep_input=True, keep_dequant=False):
