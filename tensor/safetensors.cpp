@@ -8,6 +8,8 @@
 // Not here: what the tensors mean (nn/ maps names to modules).
 #include "tensor/safetensors.h"
 
+#include "tensor/atomic_file.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -403,54 +405,6 @@ void write_safetensors(const std::string& file, const NamedTensors& tensors, con
     if (packed.nbytes() > 0) sink(packed.raw_data(), packed.nbytes());
   }
 }
-
-// A file written under a temporary name; removed again unless commit() renamed it into place.
-class AtomicFile {
-public:
-  explicit AtomicFile(const std::string& path) : path_(path), tmp_(fmt::format("{}.tmp.{}", path, getpid())) {
-    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    LAB_CHECK(fd_ >= 0, "{}: cannot create the temporary file {}: {}", path_, tmp_, std::strerror(errno));
-  }
-  ~AtomicFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(tmp_.c_str());
-  }
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
-
-  void write(const void* data, size_t n) {
-    auto p = static_cast<const char*>(data);
-    while (n > 0) {
-      ssize_t w = ::write(fd_, p, n);
-      if (w < 0 && errno == EINTR) continue;
-      LAB_CHECK(w > 0, "{}: cannot write: {} (the file was left as it was)", path_, w < 0 ? std::strerror(errno) : "no progress");
-      p += w;
-      n -= size_t(w);
-    }
-  }
-
-  // fsync before rename, so that after a crash `path` holds the old file or the whole new one.
-  void commit() {
-    LAB_CHECK(::fsync(fd_) == 0, "{}: cannot flush to disk: {} (the file was left as it was)", path_, std::strerror(errno));
-    int fd = fd_;
-    fd_ = -1;
-    LAB_CHECK(::close(fd) == 0, "{}: cannot close: {} (the file was left as it was)", path_, std::strerror(errno));
-    LAB_CHECK(::rename(tmp_.c_str(), path_.c_str()) == 0, "{}: cannot rename {} into place: {}", path_, tmp_, std::strerror(errno));
-    committed_ = true;
-    // Make the rename itself durable; some file systems cannot fsync a directory, which is no error.
-    std::string dir = std::filesystem::path(path_).parent_path().string();
-    int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
-  }
-
-private:
-  std::string path_, tmp_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
 
 }  // namespace
 

@@ -96,7 +96,7 @@ using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 // Writes tensors of any dtype, device and layout (each is packed on the CPU on its way out).
 // Order as the reference writer: by dtype (widest first), then by name. The file appears whole or
-// not at all: bytes go to "<path>.tmp.<pid>", which is fsynced and then renamed over `path`.
+// not at all: bytes go to "<path>.tmp.<pid>", which is fsynced and then renamed over `path` (atomic_file.h).
 void save_safetensors(const std::string& path, const NamedTensors& tensors, const std::map<std::string, std::string>& metadata = {},
                       const SafetensorsWriteOptions& options = {});
 // The same bytes, in memory.

@@ -13,6 +13,7 @@
 #include "nn/mlp.h"
 #include "optim/adamw.h"
 #include "tensor/all.h"
+#include "tensor/atomic_file.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -20,6 +21,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 using namespace lab;
@@ -46,6 +48,11 @@ template <typename F> void run_and_kill(F child, std::chrono::microseconds delay
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 }  // namespace
@@ -78,6 +85,24 @@ TEST_CASE("a checkpoint writer killed mid-write leaves the previous checkpoint w
   }
   INFO("one write takes " << write_time.count() << " us; kills that landed before the rename: " << saw_v1 << ", after: " << saw_v2);
   CHECK(saw_v1 + saw_v2 == 12);
+  // Each killed writer left its "<path>.tmp.<pid>"; each later save removed those of dead processes.
+  nn::save_training_state(path, {{"w", v1}}, {}, 1);
+  for (const auto& entry : fs::directory_iterator(dir)) CHECK(entry.path().filename() == "state.safetensors");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("an atomic write removes the temporaries of dead writers and keeps those of live ones") {
+  fs::path dir = fresh_dir("stale_tmp");
+  const std::string path = (dir / "config.json").string();
+  // pid 999999999 is above Linux's pid_max (at most 2^22): no such process. Our parent is alive.
+  const std::string dead = path + ".tmp.999999999", live = path + ".tmp." + std::to_string(getppid()), other = path + ".tmp.abc";
+  for (const std::string& p : {dead, live, other}) write_file_atomically(p, "partial");
+  write_file_atomically(path, "{}");
+  CHECK_FALSE(fs::exists(dead));
+  CHECK(fs::exists(live));
+  CHECK(fs::exists(other));  // not a pid: not ours to judge
+  CHECK(read_file(path) == "{}");
+  CHECK(remove_stale_temporaries(path) == 0);
   fs::remove_all(dir);
 }
 
