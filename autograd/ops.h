@@ -48,6 +48,9 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 // --- neural-network ops (ops_nn.cpp)
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
+// Attention's masked softmax over the last dim of scores [..., Tq, Tk] (Tk >= Tq): query i sees keys
+// j <= i + Tk - Tq; masked entries are exactly 0 (lab::causal_softmax, tensor/softmax.h).
+Tensor causal_softmax(const Tensor& scores);
 // Mean over the rows whose target is not ignore_index. logits [N, V], targets [N] (i64).
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index = -100);
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps = 1e-5);  // over the last dim

@@ -1,6 +1,6 @@
-// Differentiable neural-network ops: softmax, log-softmax, cross-entropy, layer norm, embedding,
-// dropout, masked_fill. The heavy forward and backward arithmetic is in tensor/ (softmax.h,
-// loss.h, layer_norm.h, index.h, masking.h) with a GPU kernel each; here is how they connect.
+// Differentiable neural-network ops: softmax, log-softmax, causal softmax, cross-entropy, layer
+// norm, embedding, dropout, masked_fill. The heavy forward and backward arithmetic is in tensor/
+// (softmax.h, loss.h, layer_norm.h, index.h, masking.h) with a GPU kernel each; here is how they connect.
 #include "autograd/autograd.h"
 #include "autograd/ops.h"
 #include "tensor/elementwise.h"
@@ -30,6 +30,14 @@ Tensor log_softmax(const Tensor& x, int64_t dim) {
   Tensor y = lab::log_softmax(x, dim);
   return record("log_softmax", y, {x}, [y = detach(y), dim](const Tensor& g) {
     return Grads{lab::sub(g, lab::mul(lab::exp(y), lab::sum(g, {dim}, true)))};
+  });
+}
+
+// y = causal_softmax(x):  dx = y * (g - sum_{visible j} g_j y_j), 0 where masked (tensor/softmax.h)
+Tensor causal_softmax(const Tensor& scores) {
+  Tensor y = lab::causal_softmax(scores);
+  return record("causal_softmax", y, {scores}, [y = detach(y)](const Tensor& g) {
+    return Grads{causal_softmax_backward(y, g)};
   });
 }
 

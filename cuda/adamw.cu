@@ -38,7 +38,7 @@ __global__ void adamw_kernel(T* p, const T* g, T* m, T* v, int64_t n, AdamWCoeff
 template <typename T> void adamw_step(T* p, const T* g, T* m, T* v, int64_t n, const AdamWCoefficients& c) {
   if (n == 0) return;
   adamw_kernel<T><<<grid_for(n), kThreads>>>(p, g, m, v, n, c);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(kernel_name<T>("adamw_step"), {"n", n});
 }
 
 }  // namespace

@@ -124,11 +124,13 @@ template <typename F> void dispatch(ElemType type, F f) {
 }
 
 template <typename To, typename From>
-void launch_copy_cast(void* out, const Layout& out_layout, const void* src, const Layout& src_layout, int64_t n) {
+void launch_copy_cast(void* out, ElemType out_type, const Layout& out_layout, const void* src, ElemType src_type,
+                      const Layout& src_layout, int64_t n) {
   const bool contiguous = is_contiguous(out_layout) && is_contiguous(src_layout);
   copy_cast_kernel<To, From><<<grid_for(n), kThreads>>>(static_cast<To*>(out), out_layout, static_cast<const From*>(src),
                                                         src_layout, n, contiguous);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(std::string("copy_cast_") + elem_type_name(src_type) + "_to_" + elem_type_name(out_type), {"n", n},
+                    {"ndim", out_layout.ndim});
 }
 
 }  // namespace
@@ -139,7 +141,7 @@ void fill(void* out, ElemType type, const Layout& out_layout, double value) {
   dispatch(type, [&](auto tag) {
     using T = decltype(tag);
     fill_kernel<T><<<grid_for(n), kThreads>>>(static_cast<T*>(out), out_layout, n, is_contiguous(out_layout), value);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(std::string("fill_") + elem_type_name(type), {"n", n}, {"ndim", out_layout.ndim});
   });
 }
 
@@ -149,7 +151,7 @@ void copy_cast(void* out, ElemType out_type, const Layout& out_layout, const voi
   if (n == 0) return;
   dispatch(out_type, [&](auto to_tag) {
     dispatch(src_type, [&](auto from_tag) {
-      launch_copy_cast<decltype(to_tag), decltype(from_tag)>(out, out_layout, src, src_layout, n);
+      launch_copy_cast<decltype(to_tag), decltype(from_tag)>(out, out_type, out_layout, src, src_type, src_layout, n);
     });
   });
 }

@@ -50,13 +50,13 @@ void rows(T* row_loss, const T* logits, const int64_t* targets, int64_t N, int64
   if (N == 0) return;
   const unsigned blocks = unsigned(std::min<int64_t>(N, int64_t(multiprocessor_count()) * 32));
   cross_entropy_rows_kernel<T><<<blocks, row_threads(V)>>>(row_loss, logits, targets, N, V, ignore_index);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(kernel_name<T>("cross_entropy_rows"), {"N", N}, {"V", V});
 }
 
 template <typename T> void backward(T* dlogits, const int64_t* targets, int64_t N, int64_t V, int64_t ignore_index, T scale) {
   if (N * V == 0) return;
   cross_entropy_backward_kernel<T><<<grid_for(N * V), kThreads>>>(dlogits, targets, N, V, ignore_index, scale);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(kernel_name<T>("cross_entropy_backward"), {"N", N}, {"V", V});
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // The element types the GPU kernels handle, and the index layout of a strided operand.
 //
-// cuda/ depends on nothing else of loralab's, so it has its own short enum; tensor/dispatch_cuda.cpp
-// maps lab::DType onto it (and static_asserts that the two lists agree).
+// cuda/ depends on nothing else of loralab's, so it has its own short enum; tensor/cuda_bridge.h
+// maps lab::DType onto it.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,12 @@
 namespace lab::cuda {
 
 enum class ElemType : uint8_t { f32, f64, bf16, f16, i8, u8, i32, i64 };
+
+// "f32", "bf16", ...: lab::dtype_name's words, for error messages.
+constexpr const char* elem_type_name(ElemType t) {
+  constexpr const char* names[] = {"f32", "f64", "bf16", "f16", "i8", "u8", "i32", "i64"};
+  return names[int(t)];
+}
 
 constexpr int kMaxDims = 8;
 

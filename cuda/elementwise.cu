@@ -34,14 +34,14 @@ template <typename T> void unary(UnaryOp op, T* out, const T* x, const Layout& x
   const int64_t n = numel(x_layout);
   if (n == 0) return;
   unary_kernel<T><<<grid_for(n), kThreads>>>(op, out, x, x_layout, n, is_contiguous(x_layout), param);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(kernel_name<T>("unary"), {"op", int64_t(op)}, {"n", n}, {"ndim", x_layout.ndim});
 }
 
 template <typename T> void binary(BinaryOp op, T* out, const T* a, const Layout& a_layout, const T* b, const Layout& b_layout) {
   const int64_t n = numel(a_layout);
   if (n == 0) return;
   binary_kernel<T><<<grid_for(n), kThreads>>>(op, out, a, a_layout, is_contiguous(a_layout), b, b_layout, is_contiguous(b_layout), n);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(kernel_name<T>("binary"), {"op", int64_t(op)}, {"n", n}, {"ndim", a_layout.ndim});
 }
 
 }  // namespace

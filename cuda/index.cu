@@ -30,7 +30,7 @@ template <typename T> __global__ void add_kernel(T* out, const T* grad, const in
 template <typename T> void select(T* out, const T* table, const int64_t* ids, int64_t n, int64_t V, int64_t C) {
   if (n * C == 0) return;
   select_kernel<T><<<grid_for(n * C), kThreads>>>(out, table, ids, n, V, C);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(kernel_name<T>("index_select_rows"), {"n", n}, {"V", V}, {"C", C});
 }
 
 template <typename T> void add(T* out, const T* grad, const int64_t* ids, int64_t n, int64_t V, int64_t C) {
@@ -38,7 +38,7 @@ template <typename T> void add(T* out, const T* grad, const int64_t* ids, int64_
   CUDA_CHECK(cudaMemsetAsync(out, 0, size_t(V * C) * sizeof(T), nullptr));  // all-zero bits are 0.0
   if (n * C == 0) return;
   add_kernel<T><<<grid_for(n * C), kThreads>>>(out, grad, ids, n, V, C);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(kernel_name<T>("index_add_rows"), {"n", n}, {"V", V}, {"C", C});
 }
 
 }  // namespace

@@ -70,13 +70,14 @@ __global__ void dequantize_kernel(float* out, const int8_t* q, const float* scal
 constexpr int kTile = 32;
 constexpr int64_t kMaxGridY = 65535;
 
-template <typename Kernel> void launch_matmul(Kernel kernel, dim3 block, int32_t* c, const int8_t* a, const int8_t* b, int64_t M, int64_t N, int64_t K) {
+template <typename Kernel>
+void launch_matmul(const char* name, Kernel kernel, dim3 block, int32_t* c, const int8_t* a, const int8_t* b, int64_t M, int64_t N, int64_t K) {
   if (M == 0 || N == 0) return;
   const int64_t col_blocks = (N + kTile - 1) / kTile, row_blocks = (M + kTile - 1) / kTile;
   for (int64_t r0 = 0; r0 < row_blocks; r0 += kMaxGridY) {
     const dim3 grid(unsigned(col_blocks), unsigned(std::min(kMaxGridY, row_blocks - r0)));
     kernel<<<grid, block>>>(c, a, b, M, N, K, r0 * kTile);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(name, {"M", M}, {"N", N}, {"K", K});
   }
 }
 
@@ -164,43 +165,43 @@ __global__ void dequantize_columns_kernel(float* out, const int8_t* q, const flo
 void int8_quantize_absmax(int8_t* q, float* absmax, float* scale, const float* x, int64_t groups, int64_t group_size) {
   if (groups == 0 || group_size == 0) return;
   quantize_absmax_kernel<<<group_blocks(groups), row_threads(group_size)>>>(q, absmax, scale, x, groups, group_size);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH("int8_quantize_absmax", {"groups", groups}, {"group_size", group_size});
 }
 
 void int8_quantize_zero_point(int8_t* q, float* scale, int8_t* zero_point, const float* x, int64_t groups, int64_t group_size) {
   if (groups == 0 || group_size == 0) return;
   quantize_zero_point_kernel<<<group_blocks(groups), row_threads(group_size)>>>(q, scale, zero_point, x, groups, group_size);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH("int8_quantize_zero_point", {"groups", groups}, {"group_size", group_size});
 }
 
 void int8_dequantize(float* out, const int8_t* q, const float* scale, const int8_t* zero_point, int64_t groups, int64_t group_size) {
   const int64_t n = groups * group_size;
   if (n == 0) return;
   dequantize_kernel<<<grid_for(n), kThreads>>>(out, q, scale, zero_point, n, group_size);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH("int8_dequantize", {"groups", groups}, {"group_size", group_size});
 }
 
 void int8_matmul_v1_naive(int32_t* c, const int8_t* a, const int8_t* b, int64_t M, int64_t N, int64_t K) {
-  launch_matmul(int8_matmul_v1_kernel, dim3(kTile, 8), c, a, b, M, N, K);
+  launch_matmul("int8_matmul_v1_naive", int8_matmul_v1_kernel, dim3(kTile, 8), c, a, b, M, N, K);
 }
 void int8_matmul_v2_smem_tiled(int32_t* c, const int8_t* a, const int8_t* b, int64_t M, int64_t N, int64_t K) {
-  launch_matmul(int8_matmul_v2_kernel, dim3(kTile, kTile), c, a, b, M, N, K);
+  launch_matmul("int8_matmul_v2_smem_tiled", int8_matmul_v2_kernel, dim3(kTile, kTile), c, a, b, M, N, K);
 }
 void int8_matmul_v3_dp4a(int32_t* c, const int8_t* a, const int8_t* b, int64_t M, int64_t N, int64_t K) {
-  launch_matmul(int8_matmul_v3_kernel, dim3(kTile, kTile), c, a, b, M, N, K);
+  launch_matmul("int8_matmul_v3_dp4a", int8_matmul_v3_kernel, dim3(kTile, kTile), c, a, b, M, N, K);
 }
 
 void int8_dequantize_matmul(float* out, const int32_t* c, const float* absmax_rows, const float* absmax_cols, const float* bias, int64_t M,
                             int64_t N) {
   if (M * N == 0) return;
   dequantize_matmul_kernel<<<grid_for(M * N), kThreads>>>(out, c, absmax_rows, absmax_cols, bias, M, N);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH("int8_dequantize_matmul", {"M", M}, {"N", N});
 }
 
 void int8_dequantize_columns(float* out, const int8_t* q, const float* absmax, const int64_t* cols, int64_t rows, int64_t K, int64_t ncols) {
   if (rows * ncols == 0) return;
   dequantize_columns_kernel<<<grid_for(rows * ncols), kThreads>>>(out, q, absmax, cols, rows, K, ncols);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH("int8_dequantize_columns", {"rows", rows}, {"K", K}, {"ncols", ncols});
 }
 
 }  // namespace lab::cuda

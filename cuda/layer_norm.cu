@@ -95,7 +95,7 @@ template <typename T>
 void forward(T* y, T* mean, T* rstd, const T* x, const T* weight, const T* bias, int64_t rows, int64_t C, T eps) {
   if (rows == 0 || C == 0) return;
   forward_kernel<T><<<blocks_for(rows), row_threads(C)>>>(y, mean, rstd, x, weight, bias, rows, C, eps);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(kernel_name<T>("layer_norm_forward"), {"rows", rows}, {"C", C});
 }
 
 template <typename T>
@@ -104,12 +104,12 @@ void backward(T* dx, T* dweight, T* dbias, const T* dy, const T* x, const T* mea
   if (C == 0) return;
   if (rows > 0) {
     backward_dx_kernel<T><<<blocks_for(rows), row_threads(C)>>>(dx, dy, x, mean, rstd, weight, rows, C);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(kernel_name<T>("layer_norm_backward_dx"), {"rows", rows}, {"C", C});
   }
   // With rows == 0 the sums are 0, which this kernel writes too.
   if (dweight || dbias) {
     backward_params_kernel<T><<<blocks_for((C + kColX - 1) / kColX), dim3(kColX, kColY)>>>(dweight, dbias, dy, x, mean, rstd, rows, C);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(kernel_name<T>("layer_norm_backward_params"), {"rows", rows}, {"C", C});
   }
 }
 

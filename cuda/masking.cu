@@ -24,7 +24,7 @@ void masked_fill(T* out, const T* x, const Layout& x_layout, const uint8_t* mask
   if (n == 0) return;
   masked_fill_kernel<T><<<grid_for(n), kThreads>>>(out, x, x_layout, is_contiguous(x_layout), mask, mask_layout,
                                                    is_contiguous(mask_layout), n, value);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(kernel_name<T>("masked_fill"), {"n", n}, {"ndim", x_layout.ndim});
 }
 
 }  // namespace

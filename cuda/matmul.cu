@@ -17,7 +17,7 @@ constexpr int64_t kMaxGridYZ = 65535;
 // Launch kernel(c, a, b, s, batch0, row0) over every (batch, row tile, column tile), with blocks of
 // `block` threads that cover block_rows rows and block_cols columns of C each.
 template <typename T, typename Kernel>
-void launch_over_grid(Kernel kernel, dim3 block, int64_t block_rows, int64_t block_cols, T* c, const T* a, const T* b,
+void launch_over_grid(const char* name, Kernel kernel, dim3 block, int64_t block_rows, int64_t block_cols, T* c, const T* a, const T* b,
                       const MatmulShape& s) {
   if (s.batch == 0 || s.M == 0 || s.N == 0) return;
   const int64_t col_blocks = (s.N + block_cols - 1) / block_cols;  // < 2^31 for any N that fits in memory
@@ -26,7 +26,7 @@ void launch_over_grid(Kernel kernel, dim3 block, int64_t block_rows, int64_t blo
     for (int64_t r0 = 0; r0 < row_blocks; r0 += kMaxGridYZ) {
       const dim3 grid(unsigned(col_blocks), unsigned(std::min(kMaxGridYZ, row_blocks - r0)), unsigned(std::min(kMaxGridYZ, s.batch - b0)));
       kernel<<<grid, block>>>(c, a, b, s, b0, r0 * block_rows);
-      CUDA_CHECK(cudaGetLastError());
+      CUDA_CHECK_LAUNCH(name, {"batch", s.batch}, {"M", s.M}, {"N", s.N}, {"K", s.K});
     }
 }
 
@@ -91,15 +91,15 @@ __global__ void __launch_bounds__(kTile * kTile)
 }  // namespace
 
 void matmul_v1_naive_f32(float* c, const float* a, const float* b, const MatmulShape& s) {
-  launch_over_grid(matmul_v1_kernel<float>, dim3(kV1Cols, kV1Rows), kV1Rows, kV1Cols, c, a, b, s);
+  launch_over_grid("matmul_v1_naive_f32", matmul_v1_kernel<float>, dim3(kV1Cols, kV1Rows), kV1Rows, kV1Cols, c, a, b, s);
 }
 
 void matmul_v2_smem_tiled_f32(float* c, const float* a, const float* b, const MatmulShape& s) {
-  launch_over_grid(matmul_v2_kernel<float>, dim3(kTile, kTile), kTile, kTile, c, a, b, s);
+  launch_over_grid("matmul_v2_smem_tiled_f32", matmul_v2_kernel<float>, dim3(kTile, kTile), kTile, kTile, c, a, b, s);
 }
 
 void matmul_v2_smem_tiled_f64(double* c, const double* a, const double* b, const MatmulShape& s) {
-  launch_over_grid(matmul_v2_kernel<double>, dim3(kTile, kTile), kTile, kTile, c, a, b, s);
+  launch_over_grid("matmul_v2_smem_tiled_f64", matmul_v2_kernel<double>, dim3(kTile, kTile), kTile, kTile, c, a, b, s);
 }
 
 }  // namespace lab::cuda

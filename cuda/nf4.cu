@@ -194,29 +194,29 @@ unsigned grid_for_warps(int64_t items) { return unsigned(std::min<int64_t>((item
 void nf4_quantize(uint8_t* packed, float* absmax, const float* x, int64_t n, int64_t blocksize, const NF4Table& table) {
   if (n == 0) return;
   nf4_quantize_kernel<<<grid_for_warps((n + blocksize - 1) / blocksize), kThreads>>>(packed, absmax, x, n, blocksize, table);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH("nf4_quantize", {"n", n}, {"blocksize", blocksize});
 }
 
 void nf4_dequantize(float* out, const NF4Weight& w, const NF4Table& table) {
   if (w.n == 0) return;
   nf4_dequantize_kernel<<<grid_for((w.n + 1) / 2), kThreads>>>(out, w, table);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH("nf4_dequantize", {"n", w.n});
 }
 
 void nf4_dequantize_transposed(float* out, const NF4Weight& w, int64_t rows, int64_t cols, const NF4Table& table) {
   if (rows == 0 || cols == 0) return;
   const dim3 grid(unsigned(std::min<int64_t>((cols + 31) / 32, 65535)), unsigned(std::min<int64_t>((rows + 31) / 32, 65535)));
   nf4_dequantize_transposed_kernel<<<grid, dim3(32, 8)>>>(out, w, rows, cols, table);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH("nf4_dequantize_transposed", {"rows", rows}, {"cols", cols});
 }
 
 float double_quant_offset(const float* absmax, int64_t n, double* scratch) {
   if (n == 0) return 0.0f;
   const int64_t runs = (n + 255) / 256;
   run_sums_kernel<<<grid_for(runs), kThreads>>>(scratch, absmax, n);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH("double_quant_offset (run sums)", {"n", n}, {"runs", runs});
   mean_of_runs_kernel<<<1, 1>>>(scratch, runs, n);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH("double_quant_offset (mean of runs)", {"n", n}, {"runs", runs});
   double mean = 0;
   CUDA_CHECK(cudaMemcpy(&mean, scratch + runs, sizeof(double), cudaMemcpyDeviceToHost));
   return float(mean);
@@ -225,14 +225,14 @@ float double_quant_offset(const float* absmax, int64_t n, double* scratch) {
 void dynamic8_quantize(uint8_t* codes, float* absmax2, const float* x, float offset, int64_t n, int64_t blocksize, const DynamicMap256& map) {
   if (n == 0) return;
   dynamic8_quantize_kernel<<<grid_for_warps((n + blocksize - 1) / blocksize), kThreads>>>(codes, absmax2, x, offset, n, blocksize, map);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH("dynamic8_quantize", {"n", n}, {"blocksize", blocksize});
 }
 
 void dynamic8_dequantize(float* out, const uint8_t* codes, const float* absmax2, float offset, int64_t n, int64_t blocksize,
                          const DynamicMap256& map) {
   if (n == 0) return;
   dynamic8_dequantize_kernel<<<grid_for(n), kThreads>>>(out, codes, absmax2, offset, n, blocksize, map);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH("dynamic8_dequantize", {"n", n}, {"blocksize", blocksize});
 }
 
 // y = x W^T: W^T dequantized into scratch [in, out], then the matmul every f32 layer uses

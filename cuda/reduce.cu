@@ -23,6 +23,7 @@ template <typename T> struct Pair {
 };
 
 struct SumOp {
+  static constexpr const char* name = "sum";
   template <typename T> __device__ static Pair<T> identity() { return {T(0), 0}; }
   template <typename T> __device__ static Pair<T> combine(Pair<T> a, Pair<T> b) { return {a.value + b.value, 0}; }
 };
@@ -30,6 +31,7 @@ struct SumOp {
 // The larger value wins, NaN counting as largest; between equal values (or two NaNs) the smaller
 // index, so the first maximum in row order wins whatever order the pairs meet in.
 struct MaxOp {
+  static constexpr const char* name = "max";
   template <typename T> __device__ static bool greater(T a, T b) { return a > b || (a != a && b == b); }
   template <typename T> __device__ static Pair<T> identity() {
     return {-::cuda::std::numeric_limits<T>::infinity(), ::cuda::std::numeric_limits<int64_t>::max()};
@@ -123,7 +125,7 @@ void launch_rows(T* out, int64_t* out_index, const T* x, const int64_t* x_index,
   constexpr int warps_per_block = kThreads / 32;
   const int64_t blocks = std::min<int64_t>((rows * chunks + warps_per_block - 1) / warps_per_block, max_blocks);
   reduce_rows_kernel<Op, T><<<unsigned(blocks), kThreads>>>(out, out_index, x, x_index, rows, n, chunks);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(kernel_name<T>(Op::name) + " (rows)", {"rows", rows}, {"n", n}, {"chunks", chunks});
 }
 
 template <typename Op, typename T> void reduce(T* out, int64_t* index, const T* x, int64_t outer, int64_t n, int64_t inner) {
@@ -133,7 +135,7 @@ template <typename Op, typename T> void reduce(T* out, int64_t* index, const T* 
   if (inner > 1) {
     const int64_t tiles = outer * ((inner + kColX - 1) / kColX);
     reduce_cols_kernel<Op, T><<<unsigned(std::min<int64_t>(tiles, max_blocks)), dim3(kColX, kColY)>>>(out, index, x, outer, n, inner);
-    CUDA_CHECK(cudaGetLastError());
+    CUDA_CHECK_LAUNCH(kernel_name<T>(Op::name) + " (columns)", {"outer", outer}, {"n", n}, {"inner", inner});
     return;
   }
   // Rows. Enough segments to give each SM 64 warps, each segment at least 1024 elements long.

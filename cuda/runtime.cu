@@ -1,16 +1,16 @@
-// The CUDA runtime calls of cuda/runtime.h, and the error reporting behind CUDA_CHECK.
+// The CUDA runtime calls of cuda/runtime.h, and the error reporting behind CUDA_CHECK and CUDA_CHECK_LAUNCH.
 //
-// Every call is checked and throws std::runtime_error on failure, with two exceptions on purpose:
-// device_count() answers 0 instead (no GPU or no driver is a normal situation, not an error), and
-// free() only prints, because it runs in destructors, where a throw would end the program.
+// Every call is checked and throws CudaError (cuda/cuda_error.h) on failure, with two exceptions on
+// purpose: device_count() answers 0 instead (no GPU or no driver is a normal situation, not an error),
+// and free() only prints, because it runs in destructors, where a throw would end the program.
 // Not here: memory accounting and the budget (tensor/allocator.cpp), kernels (the other .cu files).
 #include "cuda/runtime.h"
 
 #include "cuda/cuda_check.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <stdexcept>
 
 #ifndef LAB_SOURCE_DIR
 #define LAB_SOURCE_DIR ""
@@ -34,24 +34,63 @@ static const char* hint_for(cudaError_t code) {
     case cudaErrorIllegalAddress:
     case cudaErrorLaunchFailure:
       return "a kernel touched memory outside its buffers; kernels run asynchronously, so the failing one may be earlier: "
-             "rerun with CUDA_LAUNCH_BLOCKING=1, or under compute-sanitizer, to find it";
+             "rerun with CUDA_LAUNCH_BLOCKING=1 (each launch check then names the kernel), or under compute-sanitizer, to find it";
+    case cudaErrorInvalidConfiguration:
+      return "the launch asked for more threads or blocks than the GPU allows; the sizes above are out of the kernel's range "
+             "(a loralab bug when they came from a tensor op: please report it with the shapes)";
     default:
       return "";
   }
 }
 
-[[noreturn]] void throw_cuda_error(const char* call, const char* file, int line, int code) {
-  // Reset CUDA's last-error slot, so a later CUDA_CHECK(cudaGetLastError()) does not report this one again.
-  (void)cudaGetLastError();
-  // "/home/x/loralab/cuda/copy.cu" -> "cuda/copy.cu" (CMake defines LAB_SOURCE_DIR).
+namespace {
+
+// "/home/x/loralab/cuda/copy.cu" -> "cuda/copy.cu" (CMake defines LAB_SOURCE_DIR).
+const char* project_relative(const char* file) {
   const size_t root = std::strlen(LAB_SOURCE_DIR);
-  if (root > 0 && std::strncmp(file, LAB_SOURCE_DIR, root) == 0) file += root;
-  const auto status = static_cast<cudaError_t>(code);
-  std::string message = std::string("CUDA error in ") + call + " at " + file + ":" + std::to_string(line) + ": " +
-                        cudaGetErrorName(status) + ": " + cudaGetErrorString(status);
+  return root > 0 && std::strncmp(file, LAB_SOURCE_DIR, root) == 0 ? file + root : file;
+}
+
+// "<what>: <CUDA's words> (<cudaErrorName>) (HINT: ...) (at <file>:<line>)", lab::Error's order.
+[[noreturn]] void throw_error(const std::string& what, const char* file, int line, cudaError_t status) {
+  // Reset CUDA's last-error slot, so a later check does not report this one again (a sticky error,
+  // one that breaks the context, stays: every later call reports it, as CUDA does).
+  (void)cudaGetLastError();
+  std::string message = what + ": " + cudaGetErrorString(status) + " (" + cudaGetErrorName(status) + ")";
   const char* hint = hint_for(status);
   if (*hint) message += std::string(" (HINT: ") + hint + ")";
-  throw std::runtime_error(message);
+  message += std::string(" (at ") + project_relative(file) + ":" + std::to_string(line) + ")";
+  throw CudaError(message, int(status), status == cudaErrorMemoryAllocation);
+}
+
+}  // namespace
+
+[[noreturn]] void throw_cuda_error(const char* call, const char* file, int line, int code) {
+  throw_error(std::string("CUDA error in ") + call, file, line, static_cast<cudaError_t>(code));
+}
+
+[[noreturn]] void throw_launch_error(const std::string& kernel, std::initializer_list<LaunchSize> sizes, const char* file, int line,
+                                     int code) {
+  std::string what = "CUDA error in " + kernel + " (";
+  bool first = true;
+  for (const LaunchSize& s : sizes) {
+    what += (first ? "" : ", ") + std::string(s.name) + " " + std::to_string(s.value);
+    first = false;
+  }
+  throw_error(what + ")", file, line, static_cast<cudaError_t>(code));
+}
+
+cudaError_t launch_status() {
+  // Read once: the environment of a running program does not change under it.
+  static const bool blocking = [] {
+    const char* v = std::getenv("CUDA_LAUNCH_BLOCKING");
+    return v != nullptr && std::strcmp(v, "1") == 0;
+  }();
+  if (blocking) {
+    const cudaError_t status = cudaDeviceSynchronize();
+    if (status != cudaSuccess) return status;
+  }
+  return cudaGetLastError();
 }
 
 namespace {
@@ -102,16 +141,8 @@ void free_and_total_memory(int device, size_t* free_bytes, size_t* total_bytes) 
 void* malloc(int device, size_t bytes) {
   set_device(device);
   void* ptr = nullptr;
-  const cudaError_t status = cudaMalloc(&ptr, bytes);
-  if (status == cudaErrorMemoryAllocation) {
-    (void)cudaGetLastError();
-    size_t free_bytes = 0, total_bytes = 0;
-    (void)cudaMemGetInfo(&free_bytes, &total_bytes);
-    throw std::runtime_error("out of memory on cuda:" + std::to_string(device) + ": cudaMalloc of " + std::to_string(bytes) +
-                             " bytes failed with " + std::to_string(free_bytes) + " of " + std::to_string(total_bytes) +
-                             " bytes free (HINT: free tensors, use a smaller model or batch, or set --mem-budget below the card's size)");
-  }
-  CUDA_CHECK(status);
+  // Out of memory is a CudaError with out_of_memory() set; tensor/allocator.cpp adds the card's free memory and a HINT.
+  CUDA_CHECK(cudaMalloc(&ptr, bytes));
   return ptr;
 }
 
@@ -135,5 +166,14 @@ void memcpy(void* dst, const void* src, size_t bytes, CopyKind kind) {
 }
 
 void synchronize() { CUDA_CHECK(cudaDeviceSynchronize()); }
+
+namespace {
+__global__ void empty_kernel() {}
+}  // namespace
+
+void launch_empty_kernel(int64_t blocks, int64_t threads) {
+  empty_kernel<<<unsigned(blocks), unsigned(threads)>>>();
+  CUDA_CHECK_LAUNCH("empty_kernel", {"blocks", blocks}, {"threads", threads});
+}
 
 }  // namespace lab::cuda

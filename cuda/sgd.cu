@@ -36,7 +36,7 @@ __global__ void sgd_kernel(T* p, const T* g, T* buf, int64_t n, SGDCoefficients 
 template <typename T> void sgd_step(T* p, const T* g, T* buf, int64_t n, const SGDCoefficients& c) {
   if (n == 0) return;
   sgd_kernel<T><<<grid_for(n), kThreads>>>(p, g, buf, n, c);
-  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK_LAUNCH(kernel_name<T>("sgd_step"), {"n", n});
 }
 
 }  // namespace

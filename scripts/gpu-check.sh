@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The whole check on a machine with one GPU (made for an H200, sm_90): configure and build
-# build/gpu, run every test (the GPU ones included), run the GPU benchmarks (and the CPU matmul
-# benchmark when it exists), then print one summary table.
+# The GPU check on a machine with one GPU (made for an H200, sm_90): configure build/gpu, build only
+# what the check runs (test_cuda, the GPU benchmarks, the CPU matmul benchmark), run every GPU test
+# (kernels against their CPU references, autograd, the GPT trained on both devices, GPU error
+# messages), run the benchmarks, then print one summary table. The CPU tests are `./lab test`'s job.
 #
 # Full logs go to ${OUT:-build/gpu}/ (configure.log, build.log, ctest.log, bench_cuda.log/.json,
-# bench_matmul.log, summary.txt). Exit status: 0 only when the build, every test and the GPU
-# benchmarks succeeded. Takes a few minutes on 16 cores. Usage: scripts/gpu-check.sh
+# bench_matmul.log, summary.txt). Exit status: 0 only when the build, every GPU test and the GPU
+# benchmarks succeeded. Meant to fit in one call of under 9 minutes on 16 cores, build included.
+# Usage: scripts/gpu-check.sh
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -45,15 +47,20 @@ say "configure $BUILD"
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >"$LOGS/configure.log" 2>&1 ||
   fail_with_log "configure" "$LOGS/configure.log"
 
-say "build with $(nproc) jobs"
-start=$SECONDS
-cmake --build "$BUILD" -j "$(nproc)" >"$LOGS/build.log" 2>&1 || fail_with_log "build" "$LOGS/build.log"
-echo "built in $((SECONDS - start)) s"
-[[ -x $BUILD/bench/bench_cuda ]] || die "$BUILD/bench/bench_cuda was not built: CMake did not find nvcc (see $LOGS/configure.log)"
+# Only these targets: test_cuda and bench_cuda exist only where CMake found nvcc.
+cmake --build "$BUILD" --target help >"$LOGS/targets.log" 2>&1 || fail_with_log "listing targets" "$LOGS/targets.log"
+grep -q '^test_cuda:' "$LOGS/targets.log" || die "no test_cuda target: CMake did not find nvcc (see $LOGS/configure.log)"
+targets=(test_cuda bench_cuda)
+for t in bench_quant_nf4 bench_matmul; do grep -q "^$t:" "$LOGS/targets.log" && targets+=("$t"); done
 
-say "tests"
+say "build ${targets[*]} with $(nproc) jobs"
+start=$SECONDS
+cmake --build "$BUILD" -j "$(nproc)" --target "${targets[@]}" >"$LOGS/build.log" 2>&1 || fail_with_log "build" "$LOGS/build.log"
+echo "built in $((SECONDS - start)) s"
+
+say "GPU tests"
 ctest_status=0
-ctest --test-dir "$BUILD" --output-on-failure -j8 --timeout 300 >"$LOGS/ctest.log" 2>&1 || ctest_status=$?
+ctest --test-dir "$BUILD" -R '^test_cuda:' --output-on-failure -j8 --timeout 300 >"$LOGS/ctest.log" 2>&1 || ctest_status=$?
 # "100% tests passed, 0 tests failed out of 131": skipped tests count as passed there.
 summary_line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$LOGS/ctest.log" || true)
 total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$summary_line")
@@ -67,6 +74,20 @@ else
 fi
 grep -E '\*\*\*(Failed|Exception|Timeout)|Not Run' "$LOGS/ctest.log" || true
 passed=$((total - ${failed/\?/0} - skipped))
+
+# One line for a named test: passed, FAILED, skipped or not run, from ctest's line for it.
+test_result() {
+  local line
+  line=$(grep -F "test_cuda:$1" "$LOGS/ctest.log" | grep -E 'Passed|Failed|Skipped|Exception|Timeout|Not Run' | head -n 1 || true)
+  if [[ -z $line ]]; then echo "not run"
+  elif [[ $line == *Passed* ]]; then echo "passed"
+  elif [[ $line == *Skipped* ]]; then echo "skipped"
+  else echo "FAILED (see $LOGS/ctest.log)"
+  fi
+}
+gpt_result=$(test_result "the GPT trains on the GPU as on the CPU")
+oom_result=$(test_result "a GPU allocation larger than the card")
+launch_result=$(test_result "a launch with an invalid configuration")
 
 say "GPU benchmarks"
 bench_status=0
@@ -97,7 +118,9 @@ bench_table() {
 {
   echo
   echo "==================== loralab GPU check: ${gpu_name:-no GPU} ===================="
-  printf 'tests       %s passed, %s failed, %s skipped (of %s)\n' "$passed" "$failed" "$skipped" "$total"
+  printf 'GPU tests   %s passed, %s failed, %s skipped (of %s)\n' "$passed" "$failed" "$skipped" "$total"
+  printf 'GPT on GPU  %s (logits, loss, every gradient and 3 AdamW steps against the CPU)\n' "$gpt_result"
+  printf 'GPU errors  out of memory: %s, bad launch: %s\n' "$oom_result" "$launch_result"
   if [[ -s $LOGS/bench_cuda.json ]]; then
     echo "bench_cuda  (exit status $bench_status)"
     bench_table "$LOGS/bench_cuda.json"

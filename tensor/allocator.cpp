@@ -4,6 +4,7 @@
 #include "tensor/error.h"
 
 #if LAB_HAS_CUDA
+#include "cuda/cuda_error.h"
 #include "cuda/runtime.h"
 #endif
 
@@ -35,14 +36,34 @@ Accounts& accounts() {
   return a;
 }
 
+#if LAB_HAS_CUDA
+// The card itself refused (not our budget): the same OutOfMemory as the budget's, with what the card
+// has free, so the user sees whether the request was absurd or the card is simply full.
+std::string gpu_out_of_memory(Device device, size_t bytes, size_t in_use, size_t peak) {
+  std::string card = "the card's free memory is unknown";
+  try {
+    size_t free_bytes = 0, total_bytes = 0;
+    cuda::free_and_total_memory(device.index, &free_bytes, &total_bytes);
+    card = fmt::format("{} free of {} on the card", format_bytes(free_bytes), format_bytes(total_bytes));
+  } catch (const cuda::CudaError&) {
+  }
+  return fmt::format("out of memory on {}: cudaMalloc of {} failed, {}, {} in use by loralab (peak {}) "
+                     "(HINT: use a smaller --batch or model; --mem-budget below the free memory makes loralab refuse "
+                     "earlier with the same accounting; check nvidia-smi for other processes)",
+                     device.str(), format_bytes(bytes), card, format_bytes(in_use), format_bytes(peak));
+}
+#endif
+
 }  // namespace
 
 void* allocate(Device device, size_t bytes) {
   if (bytes == 0) return nullptr;
   Accounts& a = accounts();
+  size_t in_use_before = 0, peak_before = 0;  // to undo the accounting if the system refuses
   {
     std::lock_guard<std::mutex> lock(a.mutex);
     MemoryStats& s = a.of(device);
+    in_use_before = s.current, peak_before = s.peak;
     if (s.budget != 0 && (bytes > s.budget || s.current > s.budget - bytes)) {
       throw OutOfMemory(fmt::format("out of memory on {}: asked for {}, {} in use, budget {} (HINT: raise --mem-budget, or use a smaller model or batch)",
                                     device.str(), format_bytes(bytes), format_bytes(s.current), format_bytes(s.budget)));
@@ -59,20 +80,22 @@ void* allocate(Device device, size_t bytes) {
       if (!ptr) throw OutOfMemory(fmt::format("out of memory on cpu: the system refused {}", format_bytes(bytes)));
     } else {
 #if LAB_HAS_CUDA
-      // The card itself ran out (or refused): the same OutOfMemory as the budget, with CUDA's words.
       try {
         ptr = cuda::malloc(device.index, bytes);
-      } catch (const std::runtime_error& e) {
-        throw OutOfMemory(fmt::format("out of memory on {}: cudaMalloc of {} failed with {} in use by loralab: {}", device.str(),
-                                      format_bytes(bytes), format_bytes(memory_stats(device).current - bytes), e.what()));
+      } catch (const cuda::CudaError& e) {
+        if (!e.out_of_memory()) throw;
+        throw OutOfMemory(gpu_out_of_memory(device, bytes, in_use_before, peak_before));
       }
 #else
       require_device(device);
 #endif
     }
   } catch (...) {
+    // A refused request leaves no trace: neither in current nor in peak (unless others raised it meanwhile).
     std::lock_guard<std::mutex> lock(a.mutex);
-    a.of(device).current -= bytes;
+    MemoryStats& s = a.of(device);
+    s.current -= bytes;
+    if (s.peak == in_use_before + bytes) s.peak = std::max(peak_before, s.current);
     throw;
   }
   return ptr;

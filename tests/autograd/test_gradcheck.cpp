@@ -104,6 +104,15 @@ TEST_CASE("gradcheck: softmax, log_softmax, cross_entropy") {
   check("cross_entropy non-contiguous", [&](const In& x) { return ag::cross_entropy(x[0], targets); }, {transposed_leaf(4, 5)});
 }
 
+TEST_CASE("gradcheck: causal_softmax, square, a query block, batched, non-contiguous") {
+  const auto f = [](const In& x) { return ag::causal_softmax(x[0]); };
+  check("causal_softmax square", f, {leaf({4, 4}, 2.0)});
+  check("causal_softmax Tq < Tk", f, {leaf({3, 6}, 2.0)});
+  check("causal_softmax batched", f, {leaf({2, 3, 5, 5})});
+  check("causal_softmax non-contiguous", f, {transposed_leaf(5, 5)});
+  check("causal_softmax non-contiguous Tq < Tk", f, {transposed_leaf(2, 5)});
+}
+
 TEST_CASE("gradcheck: layer_norm, embedding, dropout, masked_fill") {
   check("layer_norm affine", [](const In& x) { return ag::layer_norm(x[0], x[1], x[2]); }, {leaf({3, 6}), leaf({6}), leaf({6})});
   check("layer_norm plain", [](const In& x) { return ag::layer_norm(x[0], Tensor(), Tensor(), 1e-3); }, {transposed_leaf(2, 5)});

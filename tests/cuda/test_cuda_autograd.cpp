@@ -81,6 +81,8 @@ TEST_CASE("every differentiable op gives the same value and gradients on the GPU
   compare_devices("matmul batched broadcast", [](const In& x) { return ag::matmul(x[0], x[1]); }, {rnd({2, 1, 7, 33}, 15), rnd({3, 33, 5}, 16)});
   compare_devices("softmax", [](const In& x) { return ag::softmax(x[0], -1); }, {rnd({7, 129}, 17)});
   compare_devices("log_softmax dim 0", [](const In& x) { return ag::log_softmax(x[0], 0); }, {rnd({33, 5}, 18)});
+  compare_devices("causal_softmax", [](const In& x) { return ag::causal_softmax(x[0]); }, {rnd({2, 3, 33, 33}, 26)});
+  compare_devices("causal_softmax Tq < Tk", [](const In& x) { return ag::causal_softmax(x[0]); }, {rnd({3, 5, 40}, 27)});
   Tensor targets = from_vector<int64_t>({3, -100, 0, 7, 7, 1});
   compare_devices("cross_entropy", [&](const In& x) { return ag::cross_entropy(x[0], targets.to(x[0].device())); }, {rnd({6, 9}, 19)});
   compare_devices("layer_norm", [](const In& x) { return ag::layer_norm(x[0], x[1], x[2]); }, {rnd({7, 33}, 20), rnd({33}, 21), rnd({33}, 22)});

@@ -1,5 +1,5 @@
-// The GPU kernels under the neural-network ops (cuda/softmax.cu, cross_entropy.cu, layer_norm.cu,
-// index.cu, masking.cu) against their CPU references in tensor/, on the same random inputs, in f32
+// The GPU kernels under the neural-network ops (cuda/softmax.cu with causal_softmax, cross_entropy.cu,
+// layer_norm.cu, index.cu, masking.cu) against their CPU references in tensor/, on the same random inputs, in f32
 // and f64, at odd sizes: rows 1, 7, 33 and widths 1, 5, 129, 1000 (a partial warp, several warps,
 // more than one pass of a block). The CPU references are checked against formulas and finite
 // differences in tests/tensor/test_nn_kernels.cpp. Run only where a GPU is present (cuda_test_main.cpp).
@@ -68,6 +68,31 @@ TEST_CASE("softmax and log_softmax on the GPU match the CPU", "[cuda][nn]") {
   require_close(softmax(big.to(gpu), 1), softmax(big, 1), 1e-5, 0);
   require_close(log_softmax(big.to(gpu), 1).slice(1, 0, 3), log_softmax(big, 1).slice(1, 0, 3), 1e-5, 0);
   CHECK(log_softmax(big.to(gpu), 1).to_vector<float>()[3] == -std::numeric_limits<float>::infinity());
+}
+
+TEST_CASE("causal_softmax forward and backward on the GPU match the CPU", "[cuda][nn]") {
+  Generator gen(28);
+  // [Tq, Tk]: the square lower triangle at 1, 7, 33, 129 (a partial warp, several passes of a warp),
+  // and query blocks at the end of longer keys (Tq < Tk), as with a KV cache.
+  const std::vector<std::pair<int64_t, int64_t>> sizes = {{1, 1}, {7, 7}, {33, 33}, {129, 129}, {1, 40}, {5, 37}, {32, 200}};
+  for (DType d : {DType::f32, DType::f64})
+    for (const auto& [tq, tk] : sizes) {
+      INFO(dtype_name(d) << " [2, 3, " << tq << ", " << tk << "]");
+      const Tensor x = mul(randn({2, 3, tq, tk}, gen, d), 4.0), g = randn({2, 3, tq, tk}, gen, d);
+      const Tensor y = causal_softmax(x), gy = causal_softmax(x.to(gpu));
+      require_close(gy, y, rtol_for(d), rtol_for(d) * 0.1);
+      // The masked entries are exactly 0 on the GPU too (require_close at 0 tolerance where y is 0).
+      const std::vector<double> yv = y.to_vector<double>(), gyv = gy.to_vector<double>();
+      for (size_t i = 0; i < yv.size(); i++)
+        if (yv[i] == 0.0) REQUIRE(gyv[i] == 0.0);
+      // Backward from the same y (the CPU's, copied) so only the backward kernel differs.
+      require_close(causal_softmax_backward(y.to(gpu), g.to(gpu)), causal_softmax_backward(y, g), rtol_for(d), rtol_for(d) * 0.1);
+      // A non-contiguous gradient (a transposed copy seen back through a transpose) reads the same.
+      if (tq == tk) {
+        const Tensor gt = g.to(gpu).transpose(2, 3).contiguous().transpose(2, 3);
+        require_close(causal_softmax_backward(y.to(gpu), gt), causal_softmax_backward(y, g), rtol_for(d), rtol_for(d) * 0.1);
+      }
+    }
 }
 
 TEST_CASE("cross-entropy forward and backward on the GPU match the CPU", "[cuda][nn]") {

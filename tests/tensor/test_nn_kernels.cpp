@@ -1,5 +1,5 @@
-// The CPU kernels under the neural-network ops (softmax, cross-entropy, layer norm, row gather and
-// scatter, masked_fill, cat) against references written out here in double, straight from the
+// The CPU kernels under the neural-network ops (softmax, causal softmax, cross-entropy, layer norm,
+// row gather and scatter, masked_fill, cat) against references written out here in double, straight from the
 // formulas; the backward kernels against central finite differences of the forward ones in f64.
 // The GPU kernels are compared with these CPU ones in tests/cuda/test_cuda_nn_kernels.cpp.
 #include <catch2/catch.hpp>
@@ -157,6 +157,73 @@ TEST_CASE("softmax rejects other dtypes and bad dims with a clear message") {
   CHECK_THROWS_WITH(log_softmax(ones({2, 3}, DType::bf16), 1), Catch::Contains("log_softmax") && Catch::Contains("bf16"));
   CHECK_THROWS_WITH(softmax(ones({2, 3}), 2), Catch::Contains("out of range"));
   CHECK_THROWS_WITH(softmax(Tensor(), 0), Catch::Contains("undefined"));
+}
+
+// The u8 mask of the future for scores [..., tq, tk]: 1 where key j > query i + (tk - tq).
+Tensor causal_mask(int64_t tq, int64_t tk) {
+  std::vector<uint8_t> m(size_t(tq * tk));
+  for (int64_t i = 0; i < tq; i++)
+    for (int64_t j = 0; j < tk; j++) m[size_t(i * tk + j)] = j > i + (tk - tq) ? 1 : 0;
+  return from_vector(m, {tq, tk});
+}
+
+TEST_CASE("causal_softmax equals masked_fill with -inf then softmax, with exact zeros in the future") {
+  Generator gen(12);
+  const double inf = std::numeric_limits<double>::infinity();
+  for (DType d : {DType::f32, DType::f64}) {
+    // Square (the lower triangle), a query block at the end of the keys (Tq < Tk), one query, batched dims.
+    for (const Shape& shape : {Shape{5, 5}, Shape{2, 3, 4, 4}, Shape{3, 7}, Shape{2, 1, 6}, Shape{1, 1}}) {
+      INFO(dtype_name(d) << " shape " << shape_str(shape));
+      const int64_t tq = shape[shape.size() - 2], tk = shape.back();
+      const Tensor x = mul(randn(shape, gen, d), 3.0);
+      const Tensor mask = causal_mask(tq, tk);
+      const Tensor y = causal_softmax(x);
+      CHECK(y.shape() == shape);
+      CHECK(y.dtype() == d);
+      require_close(y, softmax(masked_fill(x, mask, -inf), -1).to_vector<double>(), rtol_for(d), 1e-7);
+      // Masked entries are exactly 0 and each row sums to 1.
+      const std::vector<double> yv = y.to_vector<double>();
+      for (size_t e = 0; e < yv.size(); e++) {
+        const int64_t j = int64_t(e) % tk, i = (int64_t(e) / tk) % tq;
+        if (j > i + (tk - tq)) REQUIRE(yv[e] == 0.0);
+      }
+      require_close(sum(y, {-1}), std::vector<double>(size_t(x.numel() / tk), 1.0), 0, 1e-6);
+    }
+    // A non-contiguous input: a transposed view reads like its contiguous copy.
+    const Tensor xt = randn({6, 6}, gen, d).t();
+    require_close(causal_softmax(xt), causal_softmax(xt.contiguous()).to_vector<double>(), 0, 0);
+    // Huge scores in the future do not move the visible ones (the max is over visible keys only).
+    const Tensor big = from_vector<double>({0, 1e30, 1, 2}, {2, 2}).to(d);
+    const double e1 = std::exp(-1.0);
+    require_close(causal_softmax(big), {1, 0, e1 / (1 + e1), 1 / (1 + e1)}, rtol_for(d), 1e-12);
+  }
+  CHECK(causal_softmax(zeros({2, 0, 0})).shape() == Shape{2, 0, 0});
+}
+
+TEST_CASE("causal_softmax_backward is y * (g - sum(g * y)) and 0 in the future") {
+  Generator gen(13);
+  for (const Shape& shape : {Shape{2, 5, 5}, Shape{3, 6}}) {
+    INFO("shape " << shape_str(shape));
+    const Tensor y = causal_softmax(randn(shape, gen, DType::f64));
+    const Tensor g = randn(shape, gen, DType::f64);
+    // Masked y are 0, so the formula over the full row gives the masked dx as 0 too.
+    const Tensor want = mul(y, sub(g, sum(mul(g, y), {-1}, true)));
+    const Tensor dx = causal_softmax_backward(y, g);
+    require_close(dx, want.to_vector<double>(), 1e-12, 1e-14);
+    // A non-contiguous gradient reads like its contiguous copy.
+    const Tensor gt = randn(shape, gen, DType::f64).transpose(-1, -2).contiguous().transpose(-1, -2);
+    if (shape[shape.size() - 1] == shape[shape.size() - 2])
+      require_close(causal_softmax_backward(y, gt), causal_softmax_backward(y, gt.contiguous()).to_vector<double>(), 0, 0);
+  }
+}
+
+TEST_CASE("causal_softmax errors name the shape, the dtype and what to do") {
+  CHECK_THROWS_WITH(causal_softmax(ones({4})), Catch::Contains("at least 2 dims") && Catch::Contains("[4]"));
+  CHECK_THROWS_WITH(causal_softmax(ones({2, 5, 3})),
+                    Catch::Contains("Tk = 3 keys for Tq = 5 queries") && Catch::Contains("[2, 5, 3]") && Catch::Contains("HINT"));
+  CHECK_THROWS_WITH(causal_softmax(ones({3, 3}, DType::i32)), Catch::Contains("f32 or f64, got i32") && Catch::Contains("HINT"));
+  CHECK_THROWS_WITH(causal_softmax(Tensor()), Catch::Contains("undefined"));
+  CHECK_THROWS_WITH(causal_softmax_backward(ones({3, 3}), ones({3, 4})), Catch::Contains("gradient must match y") && Catch::Contains("[3, 4]"));
 }
 
 TEST_CASE("cross_entropy_forward matches the formula, with ignored rows") {
