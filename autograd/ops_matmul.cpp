@@ -17,7 +17,15 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     if (a.dim() == 1) gm = gm.unsqueeze(-2);
     if (b.dim() == 1) gm = gm.unsqueeze(-1);
     Tensor da = lab::matmul(gm, bm.transpose(-1, -2));
-    Tensor db = lab::matmul(am.transpose(-1, -2), gm);
+    Tensor db;
+    if (bm.dim() == 2 && am.dim() > 2 && am.numel() > 0) {
+      // B is shared by the whole batch (nn::Linear's x W^T): dB = sum_b A_b^T dC_b is one product
+      // over the flattened batch, [K, B*M] @ [B*M, N], instead of B products and a sum over them.
+      Tensor af = am.reshape({-1, am.size(-1)}), gf = gm.reshape({-1, gm.size(-1)});
+      db = lab::matmul(af.transpose(0, 1), gf);
+    } else {
+      db = lab::matmul(am.transpose(-1, -2), gm);
+    }
     da = sum_to(da, am.shape()).reshape(a.shape());
     db = sum_to(db, bm.shape()).reshape(b.shape());
     return Grads{da, db};

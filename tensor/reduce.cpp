@@ -43,13 +43,31 @@ Shape reduced_shape(const Shape& shape, int64_t dim, bool keepdim) {
 }
 
 template <typename T, typename Acc> void sum_cpu(T* out, const T* x, Split s) {
+  if (s.inner == 1) {
+#pragma omp parallel for if (s.outer * s.n >= kParallelGrain)
+    for (int64_t o = 0; o < s.outer; o++) {
+      Acc acc = 0;
+      const T* p = x + o * s.n;
+      for (int64_t k = 0; k < s.n; k++) acc += Acc(load_as_compute(p[k]));
+      out[o] = store_from_compute<T>(compute_t<T>(acc));
+    }
+    return;
+  }
+  // Summing down columns (a bias gradient: [B*T, C] -> [C]): walk each row of `inner` values once,
+  // adding it into a chunk of accumulators. Unit stride, and every output still adds k = 0..n-1 in
+  // order, so the result is the same as a column-by-column loop's.
+  constexpr int64_t kChunk = 256;
+  const int64_t chunks = (s.inner + kChunk - 1) / kChunk;
 #pragma omp parallel for collapse(2) if (s.outer * s.inner * s.n >= kParallelGrain)
   for (int64_t o = 0; o < s.outer; o++)
-    for (int64_t i = 0; i < s.inner; i++) {
-      Acc acc = 0;
-      const T* p = x + o * s.n * s.inner + i;
-      for (int64_t k = 0; k < s.n; k++) acc += Acc(load_as_compute(p[k * s.inner]));
-      out[o * s.inner + i] = store_from_compute<T>(compute_t<T>(acc));
+    for (int64_t c = 0; c < chunks; c++) {
+      const int64_t i0 = c * kChunk, w = std::min(kChunk, s.inner - i0);
+      Acc acc[kChunk] = {};
+      for (int64_t k = 0; k < s.n; k++) {
+        const T* p = x + (o * s.n + k) * s.inner + i0;
+        for (int64_t j = 0; j < w; j++) acc[j] += Acc(load_as_compute(p[j]));
+      }
+      for (int64_t j = 0; j < w; j++) out[o * s.inner + i0 + j] = store_from_compute<T>(compute_t<T>(acc[j]));
     }
 }
 
