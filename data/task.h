@@ -1,0 +1,40 @@
+// The downstream task of lessons 05 (LoRA) and 06 (QLoRA): a two- or three-sentence story about who
+// has which coloured object, then one question, answered with one word.
+//
+//   story: Tom has a blue cup. Mia has a red hat.
+//   q: what colour is Mia's hat?
+//   a: red
+//
+// Three questions: the colour of X's object, who has the C O, what X has. The corpus (corpus.h)
+// states such facts in the same words but never in this format, so the pretrained base knows the
+// words and how to copy from its context, yet not that it should answer after "a:" and stop at
+// '\n'. data/README.md says why that makes fine-tuning from the base beat training from scratch.
+// Not here: the training loop or generation (train/, lessons/05_lora).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lab::data {
+
+// The model reads prompt (ending in "a:") and must write answer (" red") followed by '\n'.
+struct TaskExample {
+  std::string prompt;
+  std::string answer;
+};
+
+enum class TaskSplit { train, test };
+
+// prompt + answer + '\n' is at most this many bytes: a whole example fits a 128-byte context.
+constexpr int64_t kTaskMaxExampleBytes = 112;
+
+// `count` examples, deterministic in (seed, count, split), no two alike. Train and test never share a
+// prompt, whatever the seeds: an example belongs to the split that a hash of its prompt picks.
+std::vector<TaskExample> make_task(uint64_t seed, int64_t count, TaskSplit split);
+// prompt + answer + "\n" for each example, one after the other: the text fine-tuning trains on.
+std::string task_text(const std::vector<TaskExample>& examples);
+// The exact-answer metric: `generated` up to its first '\n' (or all of it) equals the answer.
+bool task_answer_matches(const TaskExample& example, const std::string& generated);
+
+}  // namespace lab::data
