@@ -6,12 +6,12 @@
 #include "autograd/autograd.h"
 #include "autograd/ops.h"
 #include "lessons/common/lesson.h"
-#include "lessons/common/plot.h"
-#include "lessons/common/progress.h"
 #include "nn/mlp.h"
 #include "optim/adamw.h"
 #include "tensor/all.h"
 #include "tensor/matmul_cpu.h"
+#include "train/plot.h"
+#include "train/progress.h"
 
 #include <nlohmann/json.hpp>
 
@@ -147,8 +147,8 @@ int main(int argc, char** argv) {
     AdamW optimizer(mlp.parameters(), adamw);
     fmt::print("MLP 2 -> 32 -> 2: {} parameters; {} points; {} full-batch AdamW steps, lr {}\n", mlp.num_parameters(), points, steps, lr);
     std::vector<std::vector<double>> rows;
-    lesson::Series curve{"training loss", {}, {}};
-    lesson::Progress progress(steps, "train");
+    train::Series curve{"training loss", {}, {}};
+    train::Progress progress(steps, "train");
     double loss_value = 0;
     for (int64_t step = 1; step <= steps; step++) {
       Tensor loss = ag::cross_entropy(mlp.forward(xs), ys);
@@ -173,8 +173,8 @@ int main(int argc, char** argv) {
     }
     fmt::print("final loss {:.4f}, accuracy {:.1f}% (chance: 50%)\n", loss_value, 100 * accuracy);
 
-    lesson::write_csv(opt.out_dir + "/loss.csv", {"step", "loss"}, rows);
-    lesson::write_svg_plot(opt.out_dir + "/loss.svg", {curve}, {"MLP on two moons: cross-entropy", "AdamW step", "loss", true});
+    train::write_csv(opt.out_dir + "/loss.csv", {"step", "loss"}, rows);
+    train::write_svg_plot(opt.out_dir + "/loss.svg", {curve}, {"MLP on two moons: cross-entropy", "AdamW step", "loss", true});
     // The numbers the tests check (tests/lessons/test_lesson_00.cpp).
     nlohmann::json summary = {{"max_grad_diff", worst_grad_diff}, {"final_loss", loss_value}, {"accuracy", accuracy}, {"steps", steps}};
     std::ofstream(opt.out_dir + "/summary.json") << summary.dump(2) << "\n";

@@ -8,8 +8,6 @@
 #include "autograd/autograd.h"
 #include "autograd/ops.h"
 #include "lessons/common/lesson.h"
-#include "lessons/common/plot.h"
-#include "lessons/common/progress.h"
 #include "nn/activation.h"
 #include "nn/linear.h"
 #include "nn/lora_count.h"
@@ -17,6 +15,8 @@
 #include "optim/adamw.h"
 #include "tensor/all.h"
 #include "tensor/linalg.h"
+#include "train/plot.h"
+#include "train/progress.h"
 
 #include <nlohmann/json.hpp>
 
@@ -53,11 +53,11 @@ double accuracy(nn::Sequential& net, const Data& d) {
   return double(right) / double(p.size());
 }
 
-double train(nn::Sequential& net, const std::vector<Tensor>& params, const Data& d, int64_t steps, double lr, const std::string& label) {
+double fit(nn::Sequential& net, const std::vector<Tensor>& params, const Data& d, int64_t steps, double lr, const std::string& label) {
   AdamWOptions o;
   o.lr = lr, o.weight_decay = 0;
   AdamW opt(params, o);
-  lesson::Progress progress(steps, label);
+  train::Progress progress(steps, label);
   double loss_value = 0;
   for (int64_t step = 1; step <= steps; step++) {
     Tensor loss = ag::cross_entropy(net.forward(d.x), d.y);
@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
     net.to(opt.device);
     net.name_parameters();
     const std::vector<std::string> layers = {"0.weight", "2.weight", "4.weight", "6.weight"}, names = {"fc1", "fc2", "fc3", "head"};
-    train(net, net.parameters(), task_a, steps_a, lr_a, "pretrain on A");
+    fit(net, net.parameters(), task_a, steps_a, lr_a, "pretrain on A");
     const double acc_a = accuracy(net, task_a), acc_b0 = accuracy(net, task_b);
     fmt::print("pretrained on task A (a {}-arm spiral): accuracy on A {:.1f}%, on B (its arms wound {} rad further) {:.1f}%\n\n", classes,
                100 * acc_a, twist, 100 * acc_b0);
@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
     std::vector<double> SW = sw.S.to_vector<double>();
     std::vector<std::vector<double>> rows2;
     double eckart_young = 0;  // the largest |measured error - sqrt(sum of the dropped S_i^2)| / ||W||
-    lesson::Series err{"relative error ||W - W_r|| / ||W||", {}, {}}, kept{"energy kept", {}, {}};
+    train::Series err{"relative error ||W - W_r|| / ||W||", {}, {}}, kept{"energy kept", {}, {}};
     fmt::print("{:>4} {:>12} {:>12} {:>14} {:>14} {:>12}\n", "r", "rel. error", "energy kept", "r*(d+k)", "of d*k", "acc. on A");
     for (int64_t r = 1; r <= hidden; r *= 2) {
       Tensor wr = low_rank_approx(sw, r);
@@ -183,17 +183,17 @@ int main(int argc, char** argv) {
     fmt::print("d*k = {}; r*(d+k) passes it at r = dk/(d+k) = {}. W needs rank {} for 90% of its energy, {} for 99%\n", hidden * hidden,
                hidden / 2, rank_for_energy(SW, 0.9), rank_for_energy(SW, 0.99));
     summary["part2"] = {{"rank_90", rank_for_energy(SW, 0.9)}, {"rank_99", rank_for_energy(SW, 0.99)}, {"eckart_young_max_diff", eckart_young}, {"singular_values", SW}};
-    lesson::write_csv(opt.out_dir + "/truncate_weight.csv", {"r", "rel_error", "energy_kept", "params_low_rank", "params_dense", "accuracy_A"}, rows2);
-    lesson::write_svg_plot(opt.out_dir + "/truncate_weight.svg", {err, kept}, {"fc2 weight: rank-r truncation", "rank r", "", false});
+    train::write_csv(opt.out_dir + "/truncate_weight.csv", {"r", "rel_error", "energy_kept", "params_low_rank", "params_dense", "accuracy_A"}, rows2);
+    train::write_svg_plot(opt.out_dir + "/truncate_weight.svg", {err, kept}, {"fc2 weight: rank-r truncation", "rank r", "", false});
 
     lesson::section("3. The LoRA hypothesis: fine-tuning changes are low rank");
     std::vector<Tensor> weights;  // fine-tune every weight matrix; biases stay pretrained, as LoRA's bias="none"
     for (const auto& l : layers) weights.push_back(net.parameter(l));
-    train(net, weights, task_b, steps_b, lr_b, "fine-tune on B");
+    fit(net, weights, task_b, steps_b, lr_b, "fine-tune on B");
     const double acc_b = accuracy(net, task_b);
     fmt::print("fully fine-tuned on B: accuracy on B {:.1f}% (pretrained: {:.1f}%)\n\n", 100 * acc_b, 100 * acc_b0);
     std::vector<SVD> deltas;
-    std::vector<lesson::Series> spectra;
+    std::vector<train::Series> spectra;
     std::vector<std::vector<double>> spectrum_rows(static_cast<size_t>(hidden));
     fmt::print("{:<6} {:>10} {:>12} {:>12} {:>10} {:>10} {:>10}\n", "layer", "shape", "top-4 dW", "top-4 rand", "r90% dW", "r90% rand", "r90% W");
     for (size_t l = 0; l < layers.size(); l++) {
@@ -207,7 +207,7 @@ int main(int argc, char** argv) {
                  100 * energy_share(sr, 4), rank_for_energy(sd, 0.9), rank_for_energy(sr, 0.9), rank_for_energy(svd(pre[l]).S.to_vector<double>(), 0.9));
       summary["part3"]["layers"][names[l]] = {{"top4_energy_delta", energy_share(sd, 4)}, {"top4_energy_random", energy_share(sr, 4)}, {"singular_values", sd}};
       if (dw.size(0) != hidden || dw.size(1) != hidden) continue;  // the spectra plot and CSV: fc2 and fc3
-      lesson::Series a{names[l] + " dW", {}, {}}, b{names[l] + " random", {}, {}};
+      train::Series a{names[l] + " dW", {}, {}}, b{names[l] + " random", {}, {}};
       for (size_t i = 0; i < sd.size(); i++) {
         a.x.push_back(double(i + 1)), a.y.push_back(sd[i] / sd[0]), b.x.push_back(double(i + 1)), b.y.push_back(sr[i] / sd[0]);
         spectrum_rows[i].insert(spectrum_rows[i].end(), {sd[i], sr[i]});
@@ -216,8 +216,8 @@ int main(int argc, char** argv) {
     }
     fmt::print("(fc1 and head have only 2 and {} singular values: any change to them is low rank. fc2 and fc3 are the test.)\n", classes);
     for (size_t i = 0; i < spectrum_rows.size(); i++) spectrum_rows[i].insert(spectrum_rows[i].begin(), double(i + 1));
-    lesson::write_csv(opt.out_dir + "/spectra.csv", {"i", "fc2_dW", "fc2_random", "fc3_dW", "fc3_random"}, spectrum_rows);
-    lesson::write_svg_plot(opt.out_dir + "/spectra.svg", spectra, {"singular values / sigma_1 of dW: fine-tuning vs random", "i", "sigma_i / sigma_1(dW)", true});
+    train::write_csv(opt.out_dir + "/spectra.csv", {"i", "fc2_dW", "fc2_random", "fc3_dW", "fc3_random"}, spectrum_rows);
+    train::write_svg_plot(opt.out_dir + "/spectra.svg", spectra, {"singular values / sigma_1 of dW: fine-tuning vs random", "i", "sigma_i / sigma_1(dW)", true});
 
     // W_r = W_pretrained + (dW truncated to rank r), every layer at once
     fmt::print("\n{:>6} {:>12} {:>22} {:>16}\n", "rank r", "accuracy B", "share of the gain kept", "params trained");
@@ -240,7 +240,7 @@ int main(int argc, char** argv) {
       rows3.push_back({double(r == 9999 ? -1 : r), acc, gain, double(trained)});
       summary["part3"]["truncation"][label] = {{"accuracy_B", acc}, {"gain_kept", gain}, {"parameters_trained", trained}};
     }
-    lesson::write_csv(opt.out_dir + "/truncate_delta.csv", {"r", "accuracy_B", "gain_kept", "parameters_trained"}, rows3);
+    train::write_csv(opt.out_dir + "/truncate_delta.csv", {"r", "accuracy_B", "gain_kept", "parameters_trained"}, rows3);
     summary["part3"]["accuracy_A_pretrained"] = acc_a, summary["part3"]["accuracy_B_pretrained"] = acc_b0, summary["part3"]["accuracy_B_finetuned"] = acc_b;
 
     lesson::section("4. LoRA's arithmetic at scale");

@@ -5,12 +5,12 @@
 // from the allocator. README.md beside this file has the math and what to read next.
 #include "autograd/autograd.h"
 #include "lessons/common/lesson.h"
-#include "lessons/common/plot.h"
 #include "nn/linear.h"
 #include "quant/int8.h"
 #include "quant/int8_matmul.h"
 #include "quant/linear8bit.h"
 #include "tensor/all.h"
+#include "train/plot.h"
 
 #include <nlohmann/json.hpp>
 
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     fmt::print("absmax spends half its codes on negatives the data never has; zero-point maps [min, max] onto all 256.\n");
     summary["skewed_rmse_absmax"] = skew_rows[0][1];
     summary["skewed_rmse_zero_point"] = skew_rows[0][2];
-    lesson::write_csv(opt.out_dir + "/skewed.csv", {"data(0=half-normal,1=gelu)", "rmse_absmax", "rmse_zero_point", "codes_absmax", "codes_zero_point"},
+    train::write_csv(opt.out_dir + "/skewed.csv", {"data(0=half-normal,1=gelu)", "rmse_absmax", "rmse_zero_point", "codes_absmax", "codes_zero_point"},
                       skew_rows);
 
     lesson::section("3. One scale per tensor, per row, or per block");
@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
     }
     // the curve: error against block size, both schemes
     std::vector<std::vector<double>> sweep;
-    lesson::Series abs_curve{"absmax", {}, {}}, zp_curve{"zero-point", {}, {}};
+    train::Series abs_curve{"absmax", {}, {}}, zp_curve{"zero-point", {}, {}};
     for (int64_t block = 8; block <= size; block *= 2) {
       if (size % block != 0) continue;
       const double ea = rmse_of(w, Int8Scheme::absmax, Granularity::per_block, block);
@@ -109,14 +109,14 @@ int main(int argc, char** argv) {
       abs_curve.x.push_back(std::log2(double(block))), abs_curve.y.push_back(ea);
       zp_curve.x.push_back(std::log2(double(block))), zp_curve.y.push_back(ez);
     }
-    lesson::write_csv(opt.out_dir + "/block_size.csv", {"block", "rmse_absmax", "rmse_zero_point", "bits_absmax", "bits_zero_point"}, sweep);
-    lesson::write_svg_plot(opt.out_dir + "/block_size.svg", {abs_curve, zp_curve}, {"int8 RMSE against block size", "log2(block size)", "RMSE", false});
+    train::write_csv(opt.out_dir + "/block_size.csv", {"block", "rmse_absmax", "rmse_zero_point", "bits_absmax", "bits_zero_point"}, sweep);
+    train::write_svg_plot(opt.out_dir + "/block_size.svg", {abs_curve, zp_curve}, {"int8 RMSE against block size", "log2(block size)", "RMSE", false});
     fmt::print("block sizes 8..{}: written to block_size.csv/.svg (smaller blocks: less error, more bits for scales)\n", size);
 
     lesson::section("4. What one outlier does");
     const Tensor base = randn({size, size}, gen);
     std::vector<std::vector<double>> outlier_rows;
-    lesson::Series s_tensor{"per-tensor", {}, {}}, s_row{"per-row", {}, {}}, s_block{"per-block (64)", {}, {}};
+    train::Series s_tensor{"per-tensor", {}, {}}, s_row{"per-row", {}, {}}, s_block{"per-block (64)", {}, {}};
     fmt::print("  N(0,1) [{0}, {0}] with x[0, 0] set to m\n", size);
     fmt::print("  {:>8} {:>12} {:>12} {:>14} {:>18}\n", "m", "per-tensor", "per-row", "per-block 64", "zeroed (per-tensor)");
     for (double m : {4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0}) {
@@ -139,8 +139,8 @@ int main(int argc, char** argv) {
         summary["outlier_zeroed_fraction"] = zeroed;
       }
     }
-    lesson::write_csv(opt.out_dir + "/outlier.csv", {"outlier", "rmse_per_tensor", "rmse_per_row", "rmse_per_block", "zeroed_per_tensor"}, outlier_rows);
-    lesson::write_svg_plot(opt.out_dir + "/outlier.svg", {s_tensor, s_row, s_block}, {"one outlier of size m: int8 RMSE", "m", "RMSE", true});
+    train::write_csv(opt.out_dir + "/outlier.csv", {"outlier", "rmse_per_tensor", "rmse_per_row", "rmse_per_block", "zeroed_per_tensor"}, outlier_rows);
+    train::write_svg_plot(opt.out_dir + "/outlier.svg", {s_tensor, s_row, s_block}, {"one outlier of size m: int8 RMSE", "m", "RMSE", true});
     fmt::print("the scale follows the largest value: one 128 makes the step 128/127 ~ 1, and most N(0,1) values round to 0.\n");
 
     lesson::section("5. LLM.int8(): outlier columns through f32");
@@ -166,7 +166,7 @@ int main(int argc, char** argv) {
                "vector-wise int8 (LLM.int8 without outliers)", e_vector.rel_frobenius,
                fmt::format("vector-wise + outlier columns in f32 (>= {})", threshold), e_split.rel_frobenius);
     fmt::print("  columns sent through f32: {} of {} ({:.2f}% of the matmul): {}\n", found.size(), K, 100.0 * double(found.size()) / double(K), found);
-    lesson::write_csv(opt.out_dir + "/llm_int8.csv", {"method(0=per-tensor,1=vector-wise,2=decomposed)", "rel_frobenius", "rmse"},
+    train::write_csv(opt.out_dir + "/llm_int8.csv", {"method(0=per-tensor,1=vector-wise,2=decomposed)", "rel_frobenius", "rmse"},
                       {{0, e_tensor.rel_frobenius, e_tensor.rmse}, {1, e_vector.rel_frobenius, e_vector.rmse}, {2, e_split.rel_frobenius, e_split.rmse}});
     summary["llm_int8_planted_columns"] = planted.size();
     summary["llm_int8_outlier_columns"] = found.size();
@@ -199,7 +199,7 @@ int main(int argc, char** argv) {
     fmt::print("  {:<42} {:>12}\n", "after the f32 layer is freed", format_bytes(after_free));
     fmt::print("  Linear8bit against nn::Linear on N(0,1) inputs: relative Frobenius error {:.5f}\n", layer_error);
     mem_rows.push_back({2, double(after_free)});
-    lesson::write_csv(opt.out_dir + "/memory.csv", {"what(0=f32 layer,1=int8 layer,2=int8 only)", "bytes"}, mem_rows);
+    train::write_csv(opt.out_dir + "/memory.csv", {"what(0=f32 layer,1=int8 layer,2=int8 only)", "bytes"}, mem_rows);
     summary["bytes_f32"] = f32_bytes;
     summary["bytes_int8"] = int8_bytes;
     summary["memory_ratio"] = double(int8_bytes) / double(f32_bytes);

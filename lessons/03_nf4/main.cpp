@@ -4,12 +4,12 @@
 // bits per parameter; the bytes of f32, bf16, int8 and NF4 copies of one layer, from the allocator;
 // a histogram of the weights with the 16 levels on it. README.md beside this file has the math.
 #include "lessons/common/lesson.h"
-#include "lessons/common/plot.h"
 #include "quant/fp4.h"
 #include "quant/int8.h"
 #include "quant/linear4bit.h"
 #include "quant/nf4.h"
 #include "tensor/all.h"
+#include "train/plot.h"
 
 #include <nlohmann/json.hpp>
 
@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
                "FP4 spends two codes on +-1/192, so near 0 they are almost wasted, and leaves a gap from there to 1/6\n"
                "where normal weights are densest. NF4's RMSE is {:.0f}% below FP4's for the same 4.5 bits.\n",
                100 * (1 - error_rows[2][1] / error_rows[1][1]));
-    lesson::write_csv(opt.out_dir + "/errors.csv", {"bits_per_weight", "rmse", "mean_abs_error", "rel_frobenius"}, error_rows);
+    train::write_csv(opt.out_dir + "/errors.csv", {"bits_per_weight", "rmse", "mean_abs_error", "rel_frobenius"}, error_rows);
     summary["rmse_int8"] = error_rows[0][1], summary["rmse_fp4"] = error_rows[1][1], summary["rmse_nf4"] = error_rows[2][1];
     summary["mean_abs_nf4"] = error_rows[2][2], summary["mean_abs_fp4"] = error_rows[1][2];
     summary["code_entropy_nf4"] = nf4_entropy, summary["code_entropy_fp4"] = fp4_entropy;
@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
     report("nf4", held([&] { return quantize_nf4(w, block); }));
     report("nf4_dq", held([&] { return quantize_nf4(w, block, true); }));
     fmt::print("(int8: codes + an f32 scale per block of {0}; nf4: 4-bit codes + an f32 absmax per block; nf4_dq: + 8-bit absmaxes)\n", block);
-    lesson::write_csv(opt.out_dir + "/memory.csv", {"copy(0=f32,1=bf16,2=int8,3=nf4,4=nf4_dq)", "bytes"}, memory_rows);
+    train::write_csv(opt.out_dir + "/memory.csv", {"copy(0=f32,1=bf16,2=int8,3=nf4,4=nf4_dq)", "bytes"}, memory_rows);
 
     lesson::section("6. The weights and the 16 levels");
     // x / absmax of every value of W, which is what the codes are chosen from
@@ -162,9 +162,9 @@ int main(int argc, char** argv) {
     const std::vector<float> am = q.absmax.to_vector<float>();
     for (size_t i = 0; i < w0.size(); i++) scaled[i] = w0[i] / am[i / size_t(block)];
     const std::vector<double> nf4_levels(nf4_table().begin(), nf4_table().end()), fp4_levels(fp4_table().begin(), fp4_table().end());
-    lesson::write_svg_histogram(opt.out_dir + "/histogram_nf4.svg", scaled, 200, -1, 1, nf4_levels,
+    train::write_svg_histogram(opt.out_dir + "/histogram_nf4.svg", scaled, 200, -1, 1, nf4_levels,
                                 {"W / absmax of its block, with the 16 NF4 levels", "x / absmax", "count", false});
-    lesson::write_svg_histogram(opt.out_dir + "/histogram_fp4.svg", scaled, 200, -1, 1, fp4_levels,
+    train::write_svg_histogram(opt.out_dir + "/histogram_fp4.svg", scaled, 200, -1, 1, fp4_levels,
                                 {"W / absmax of its block, with the 15 FP4 levels", "x / absmax", "count", false});
     fmt::print("histogram_nf4.svg: NF4's levels are densest where the weights are; histogram_fp4.svg: FP4's gap around 0\n");
 

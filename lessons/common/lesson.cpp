@@ -38,6 +38,8 @@ int run(CLI::App& app, int argc, char** argv, Options& o, const std::function<vo
     std::filesystem::create_directories(o.out_dir, ec);
     LAB_CHECK(!ec, "cannot create the output folder '{}': {}", o.out_dir, ec.message());
     story();
+  } catch (const Interrupted&) {
+    return 130;
   } catch (const std::exception& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return 1;

@@ -6,7 +6,8 @@
 //   --out DIR      where figures go (default runs/NN_topic/)
 //
 // A lesson's main() builds a CLI::App, calls add_standard_flags, and hands its story to run(),
-// which turns bad flags into one line and exit 2, and a lab::Error into one line and exit 1.
+// which turns bad flags into one line and exit 2, a lab::Error into one line and exit 1, and
+// lesson::Interrupted (Ctrl-C, work saved) into exit 130, as a shell reports a program stopped by SIGINT.
 #pragma once
 
 #include "tensor/device.h"
@@ -29,6 +30,9 @@ struct Options {
 };
 
 void add_standard_flags(CLI::App& app, Options& options, const std::string& lesson_name);
+
+// Thrown by a story that stopped on Ctrl-C after saving its work (it has said so): run() returns 130.
+struct Interrupted {};
 
 // Parse the flags, check the device, make the output folder, then run the story.
 int run(CLI::App& app, int argc, char** argv, Options& options, const std::function<void()>& story);

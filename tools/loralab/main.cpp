@@ -2,9 +2,13 @@
 //   0  done (or --help)
 //   1  the command ran and failed: a bad or missing file, any lab::Error; one line on stderr
 //   2  the command line itself is wrong: unknown flag or subcommand, missing argument; one line on stderr
-// Each subcommand lives in its own file (inspect.cpp, devices.cpp); this file only wires them up.
+//   130 `loralab train` stopped by Ctrl-C (SIGINT) or SIGTERM after saving its checkpoint
+// Each subcommand lives in its own file (inspect.cpp, devices.cpp, eval.cpp, generate.cpp); this file only wires them up.
 #include "tools/loralab/devices.h"
+#include "tools/loralab/eval.h"
+#include "tools/loralab/generate.h"
 #include "tools/loralab/inspect.h"
+#include "tools/loralab/train.h"
 
 #include <fmt/format.h>
 
@@ -21,12 +25,18 @@ static std::string one_line(std::string s) {
 }
 
 int main(int argc, char** argv) {
-  CLI::App app{"loralab: look into checkpoints and adapters (safetensors files)", "loralab"};
+  CLI::App app{"loralab: train, evaluate, sample from and inspect GPT checkpoints (Hugging Face folders, safetensors files)", "loralab"};
   app.require_subcommand(1);
-  app.footer("Exit status: 0 done, 1 the command failed (e.g. a bad or missing file), 2 a bad command line.");
+  app.footer("Exit status: 0 done, 1 the command failed (e.g. a bad or missing file), 2 a bad command line, 130 training interrupted (checkpoint saved).");
   lab::tools::InspectOptions inspect;
   CLI::App* inspect_cmd = lab::tools::add_inspect_command(app, inspect);
   CLI::App* devices_cmd = lab::tools::add_devices_command(app);
+  lab::tools::EvalOptions eval;
+  CLI::App* eval_cmd = lab::tools::add_eval_command(app, eval);
+  lab::tools::GenerateOptions generate;
+  CLI::App* generate_cmd = lab::tools::add_generate_command(app, generate);
+  lab::tools::TrainCommandOptions train;
+  CLI::App* train_cmd = lab::tools::add_train_command(app, train);
 
   try {
     app.parse(argc, argv);
@@ -41,6 +51,9 @@ int main(int argc, char** argv) {
   try {
     if (inspect_cmd->parsed()) lab::tools::run_inspect(inspect);
     if (devices_cmd->parsed()) lab::tools::run_devices();
+    if (eval_cmd->parsed()) lab::tools::run_eval(eval);
+    if (generate_cmd->parsed()) lab::tools::run_generate(generate);
+    if (train_cmd->parsed()) return lab::tools::run_train(train);  // 130 after Ctrl-C, the checkpoint saved
     return 0;
   } catch (const std::exception& e) {  // lab::Error and anything else: never a stack trace or abort
     std::fflush(stdout);

@@ -13,18 +13,22 @@
 #include <utility>
 #include <vector>
 
-namespace lab::lesson {
+namespace lab::train {
 
 class Progress {
 public:
-  Progress(int64_t total, std::string label);
+  // `start`: steps already done before this run (a resumed training run); the rate counts from it.
+  Progress(int64_t total, std::string label, int64_t start = 0);
   // `done` steps finished; `values` are shown after the counts ("loss", 0.53).
   void update(int64_t done, const std::vector<std::pair<std::string, double>>& values = {});
+  // A line of its own on stdout (a validation loss, a checkpoint saved), clear of the redrawn bar.
+  void note(const std::string& line);
   void finish();
 
 private:
   int64_t total_;
   std::string label_;
+  int64_t start_done_;
   bool tty_;
   int64_t last_decile_ = -1;
   std::chrono::steady_clock::time_point start_;
@@ -34,4 +38,4 @@ private:
 
 std::string format_duration(double seconds);  // 75.2 -> "1:15", 3725 -> "1:02:05"
 
-}  // namespace lab::lesson
+}  // namespace lab::train

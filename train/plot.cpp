@@ -1,5 +1,5 @@
 // CSV and SVG writers of plot.h.
-#include "lessons/common/plot.h"
+#include "train/plot.h"
 
 #include "tensor/error.h"
 
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace lab::lesson {
+namespace lab::train {
 
 namespace {
 
@@ -132,4 +132,4 @@ void write_svg_histogram(const std::string& path, const std::vector<double>& val
   write_atomically(path, svg.str());
 }
 
-}  // namespace lab::lesson
+}  // namespace lab::train

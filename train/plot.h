@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace lab::lesson {
+namespace lab::train {
 
 struct Series {
   std::string name;
@@ -28,4 +28,4 @@ void write_csv(const std::string& path, const std::vector<std::string>& header, 
 void write_svg_histogram(const std::string& path, const std::vector<double>& values, int bins, double lo, double hi,
                          const std::vector<double>& marks, const PlotOptions& options);
 
-}  // namespace lab::lesson
+}  // namespace lab::train

@@ -1,5 +1,5 @@
 // The progress line of progress.h.
-#include "lessons/common/progress.h"
+#include "train/progress.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -7,10 +7,10 @@
 #include <cmath>
 #include <cstdio>
 
-namespace lab::lesson {
+namespace lab::train {
 
-Progress::Progress(int64_t total, std::string label)
-    : total_(std::max<int64_t>(total, 1)), label_(std::move(label)), tty_(isatty(fileno(stderr)) != 0),
+Progress::Progress(int64_t total, std::string label, int64_t start)
+    : total_(std::max<int64_t>(total, 1)), label_(std::move(label)), start_done_(start), tty_(isatty(fileno(stderr)) != 0),
       start_(std::chrono::steady_clock::now()), last_draw_(start_ - std::chrono::seconds(1)) {}
 
 std::string format_duration(double seconds) {
@@ -28,7 +28,7 @@ void Progress::update(int64_t done, const std::vector<std::pair<std::string, dou
   last_draw_ = now;
   last_decile_ = decile;
   double elapsed = std::chrono::duration<double>(now - start_).count();
-  double rate = elapsed > 0 ? double(done) / elapsed : 0;
+  double rate = elapsed > 0 ? double(done - start_done_) / elapsed : 0;
   double eta = rate > 0 ? double(total_ - done) / rate : NAN;
   const int width = 20;
   int filled = int(width * done / total_);
@@ -40,6 +40,16 @@ void Progress::update(int64_t done, const std::vector<std::pair<std::string, dou
   std::fflush(stderr);
 }
 
+void Progress::note(const std::string& line) {
+  if (tty_) {
+    fmt::print(stderr, "\r\033[K");  // clear the bar; the next update() redraws it below the note
+    std::fflush(stderr);
+    last_draw_ = start_ - std::chrono::seconds(1);
+  }
+  fmt::print("{}\n", line);
+  std::fflush(stdout);
+}
+
 void Progress::finish() {
   if (finished_) return;
   finished_ = true;
@@ -47,4 +57,4 @@ void Progress::finish() {
   fmt::print(stderr, "{}{} done in {}\n", tty_ ? "\n" : "", label_, format_duration(elapsed));
 }
 
-}  // namespace lab::lesson
+}  // namespace lab::train

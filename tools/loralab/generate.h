@@ -1,0 +1,31 @@
+// `loralab generate --model DIR --prompt TEXT`: continue a prompt with a byte-level GPT checkpoint
+// and print prompt + continuation (then a newline), streaming each token as it comes.
+//
+// The prompt is text, and the only tokenizer loralab has is the byte one (data/byte_tokenizer.h),
+// so the model must have vocab_size 256; any other is a clear error (exit 1) before the weights load.
+// Sampling itself (temperature, top-k, the seeded draw) is nn/sample.h's; temperature 0 is greedy.
+// Not here: scoring (eval.h), task accuracy (train/task_eval.h).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace lab::tools {
+
+struct GenerateOptions {
+  std::string model;            // a checkpoint folder: config.json + model.safetensors
+  std::string prompt;           // text; each byte is a token
+  int64_t max_new_tokens = 200;
+  double temperature = 1.0;     // 0: greedy
+  int64_t top_k = 0;            // 0: every token
+  uint64_t seed = 0;
+  std::string device = "cpu";
+};
+
+CLI::App* add_generate_command(CLI::App& app, GenerateOptions& options);
+
+void run_generate(const GenerateOptions& options);
+
+}  // namespace lab::tools
