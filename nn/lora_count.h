@@ -6,7 +6,7 @@
 // src/peft/tuners/lora/layer.py):
 //   trainable = r * in + out * r = r * (in + out)   instead of in * out
 // Counted here: A and B only. Not counted: biases (PEFT's default bias="none" trains none), the
-// frozen W, modules_to_save. Next: the layer that owns A and B (lora_linear.h, later).
+// frozen W, modules_to_save. Next: the layer that owns A and B (lora.h).
 #pragma once
 
 #include <cstdint>

@@ -14,7 +14,7 @@
 
 namespace lab::quant {
 
-class Linear4bit : public nn::UnaryModule {
+class Linear4bit : public nn::UnaryModule, public nn::LinearLike {
 public:
   // Quantizes a Linear's weight (on its device) and copies its bias.
   explicit Linear4bit(const nn::Linear& linear, int64_t blocksize = kDefaultBlockSize, bool double_quant = true);
@@ -23,8 +23,8 @@ public:
 
   Tensor forward(const Tensor& x) override;  // x [..., in] f32 (or f64) -> [..., out]
 
-  int64_t in_features() const { return weight_.shape[1]; }
-  int64_t out_features() const { return weight_.shape[0]; }
+  int64_t in_features() const override { return weight_.shape[1]; }
+  int64_t out_features() const override { return weight_.shape[0]; }
   const NF4Tensor& weight() const { return weight_; }
   bool has_bias() const { return has_parameter("bias"); }
   Tensor& bias() { return parameter("bias"); }
