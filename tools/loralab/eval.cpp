@@ -7,6 +7,7 @@
 #include "data/text_file.h"
 #include "nn/gpt_checkpoint.h"
 #include "nn/gpt_config.h"
+#include "nn/lora_io.h"
 #include "tensor/factory.h"
 #include "train/progress.h"
 #include "tools/loralab/cli_checks.h"
@@ -27,6 +28,8 @@ CLI::App* add_eval_command(CLI::App& app, EvalOptions& o) {
   cmd->add_option("--model", o.model, "Checkpoint folder (config.json + model.safetensors, Hugging Face GPT-2 layout)")
       ->required()
       ->check(existing_folder("a checkpoint folder with config.json and model.safetensors"));
+  cmd->add_option("--adapter", o.adapter, "LoRA adapter folder (adapter_config.json + adapter_model.safetensors, as PEFT writes) to apply")
+      ->check(existing_folder("an adapter folder with adapter_config.json and adapter_model.safetensors"));
   cmd->add_option("--text", o.text, "Text file; each byte is a token (needs a byte-level model, vocab_size 256)")
       ->check(existing_file("a text file"));
   cmd->add_option("--tokens", o.tokens, "File of whitespace-separated token ids, each in [0, vocab_size)")
@@ -105,6 +108,11 @@ void run_eval(const EvalOptions& o) {
   const std::string source = text ? o.text : o.tokens;
   const std::vector<int64_t> tokens = text ? data::encode_bytes(data::read_text_file(o.text)) : data::read_token_ids(o.tokens, config.vocab_size);
   std::shared_ptr<nn::GPT> model = nn::load_gpt(o.model, device);
+  nn::AdapterConfig adapter;
+  if (!o.adapter.empty()) {
+    Generator gen(0);  // draws the A that the adapter's own A then overwrites
+    adapter = nn::load_adapter(*model, o.adapter, gen);
+  }
 
   // A progress line on stderr (train/progress.h) when the file takes more than a few forwards.
   const int64_t windows = (int64_t(tokens.size()) - 1 + seq_len - 1) / seq_len;
@@ -118,6 +126,9 @@ void run_eval(const EvalOptions& o) {
   int64_t last = r.predicted - (r.windows - 1) * seq_len;
   fmt::print("model       {}: {} layers, {} heads, {} wide, context {}, vocab {}, {} parameters\n", o.model, config.n_layer,
              config.n_head, config.n_embd, config.n_positions, config.vocab_size, model->num_parameters());
+  if (!o.adapter.empty())
+    fmt::print("adapter     {}: r {}, lora_alpha {}, scaling {:.6g}, {} parameters, applied unmerged\n", o.adapter, adapter.lora.r,
+               adapter.lora.lora_alpha, adapter.lora.scaling(), model->num_parameters(/*trainable_only=*/true));
   fmt::print("data        {}: {} tokens ({})\n", source, tokens.size(), text ? "text, one token per byte" : "token ids");
   fmt::print("windows     {} of {} tokens{}, batch {}, on {}\n", r.windows, seq_len,
              last == seq_len ? std::string() : fmt::format(" (the last {})", last), o.batch, device.str());

@@ -1,5 +1,6 @@
-// `loralab eval --model DIR (--text FILE | --tokens FILE)`: how well a GPT checkpoint predicts a
-// file: the mean cross-entropy in nats per token and its perplexity, exp(loss).
+// `loralab eval --model DIR [--adapter DIR] (--text FILE | --tokens FILE)`: how well a GPT checkpoint,
+// with a LoRA adapter (PEFT's folder) if given, predicts a file: the mean cross-entropy in nats per
+// token and its perplexity, exp(loss).
 //
 // The file is cut into non-overlapping windows of the model's context (or --seq-len); each window
 // predicts its next tokens, so every token but the first is predicted exactly once. --text reads
@@ -21,6 +22,7 @@ namespace lab::tools {
 
 struct EvalOptions {
   std::string model;        // a checkpoint folder: config.json + model.safetensors
+  std::string adapter;      // a LoRA adapter folder (PEFT's layout) applied unmerged, or "" for none
   std::string text;         // a text file (bytes are tokens), or
   std::string tokens;       // a file of token ids
   int64_t seq_len = 0;      // window length; 0: the model's context (n_positions)

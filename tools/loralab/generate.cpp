@@ -4,6 +4,7 @@
 #include "data/byte_tokenizer.h"
 #include "nn/gpt_checkpoint.h"
 #include "nn/gpt_config.h"
+#include "nn/lora_io.h"
 #include "nn/sample.h"
 #include "tools/loralab/cli_checks.h"
 
@@ -21,6 +22,8 @@ CLI::App* add_generate_command(CLI::App& app, GenerateOptions& o) {
   cmd->add_option("--model", o.model, "Checkpoint folder (config.json + model.safetensors, Hugging Face GPT-2 layout)")
       ->required()
       ->check(existing_folder("a checkpoint folder with config.json and model.safetensors"));
+  cmd->add_option("--adapter", o.adapter, "LoRA adapter folder (adapter_config.json + adapter_model.safetensors, as PEFT writes) to apply")
+      ->check(existing_folder("an adapter folder with adapter_config.json and adapter_model.safetensors"));
   cmd->add_option("--prompt", o.prompt, "The text to continue (at least one byte)")
       ->required()
       ->check(CLI::Validator([](std::string& s) { return s.empty() ? std::string("must not be empty") : std::string(); }, ""));
@@ -51,6 +54,10 @@ void run_generate(const GenerateOptions& o) {
   LAB_CHECK(o.top_k <= config.vocab_size, "--top-k {} is more than the vocabulary of {} tokens (HINT: --top-k 0 keeps every token)",
             o.top_k, config.vocab_size);
   std::shared_ptr<nn::GPT> model = nn::load_gpt(o.model, device);
+  if (!o.adapter.empty()) {
+    Generator gen(0);  // draws the A that the adapter's own A then overwrites
+    nn::load_adapter(*model, o.adapter, gen);
+  }
 
   nn::SampleOptions sample;
   sample.temperature = o.temperature;

@@ -1,5 +1,6 @@
-// `loralab generate --model DIR --prompt TEXT`: continue a prompt with a byte-level GPT checkpoint
-// and print prompt + continuation (then a newline), streaming each token as it comes.
+// `loralab generate --model DIR [--adapter DIR] --prompt TEXT`: continue a prompt with a byte-level GPT
+// checkpoint (with a LoRA adapter, PEFT's folder, if given) and print prompt + continuation (then a
+// newline), streaming each token as it comes.
 //
 // The prompt is text, and the only tokenizer loralab has is the byte one (data/byte_tokenizer.h),
 // so the model must have vocab_size 256; any other is a clear error (exit 1) before the weights load.
@@ -16,6 +17,7 @@ namespace lab::tools {
 
 struct GenerateOptions {
   std::string model;            // a checkpoint folder: config.json + model.safetensors
+  std::string adapter;          // a LoRA adapter folder (PEFT's layout) applied unmerged, or "" for none
   std::string prompt;           // text; each byte is a token
   int64_t max_new_tokens = 200;
   double temperature = 1.0;     // 0: greedy

@@ -8,6 +8,8 @@
 #include "tools/loralab/eval.h"
 #include "tools/loralab/generate.h"
 #include "tools/loralab/inspect.h"
+#include "tools/loralab/merge.h"
+#include "tools/loralab/quantize.h"
 #include "tools/loralab/train.h"
 
 #include <fmt/format.h>
@@ -37,6 +39,10 @@ int main(int argc, char** argv) {
   CLI::App* generate_cmd = lab::tools::add_generate_command(app, generate);
   lab::tools::TrainCommandOptions train;
   CLI::App* train_cmd = lab::tools::add_train_command(app, train);
+  lab::tools::QuantizeOptions quantize;
+  CLI::App* quantize_cmd = lab::tools::add_quantize_command(app, quantize);
+  lab::tools::MergeOptions merge;
+  CLI::App* merge_cmd = lab::tools::add_merge_command(app, merge);
 
   try {
     app.parse(argc, argv);
@@ -53,6 +59,8 @@ int main(int argc, char** argv) {
     if (devices_cmd->parsed()) lab::tools::run_devices();
     if (eval_cmd->parsed()) lab::tools::run_eval(eval);
     if (generate_cmd->parsed()) lab::tools::run_generate(generate);
+    if (quantize_cmd->parsed()) lab::tools::run_quantize(quantize);
+    if (merge_cmd->parsed()) lab::tools::run_merge(merge);
     if (train_cmd->parsed()) return lab::tools::run_train(train);  // 130 after Ctrl-C, the checkpoint saved
     return 0;
   } catch (const std::exception& e) {  // lab::Error and anything else: never a stack trace or abort
