@@ -20,8 +20,6 @@ using world::uniform_index;
 
 constexpr int64_t kMaxTaskCount = 1'000'000;
 
-std::string_view article(std::string_view word) { return std::string_view("aeiou").find(word[0]) != std::string_view::npos ? "an" : "a"; }
-
 // FNV-1a over the bytes, then splitmix64's finalizer so that every bit depends on every byte.
 uint64_t hash_text(std::string_view s) {
   uint64_t h = 0xcbf29ce484222325ULL;
@@ -52,7 +50,7 @@ TaskExample one_example(Generator& gen) {
     if (!clash) facts.push_back(f);
   }
   std::string prompt = "story:";
-  for (const Fact& f : facts) prompt += fmt::format(" {} has {} {} {}.", f.person->name, article(f.colour), f.colour, f.object);
+  for (const Fact& f : facts) prompt += fmt::format(" {} has {} {} {}.", f.person->name, indefinite_article(f.colour), f.colour, f.object);
   const Fact& asked = facts[size_t(uniform_index(gen, n))];
   TaskExample ex;
   switch (uniform_index(gen, 3)) {
@@ -74,16 +72,12 @@ TaskExample one_example(Generator& gen) {
 
 }  // namespace
 
-std::vector<TaskExample> make_task(uint64_t seed, int64_t count, TaskSplit split) {
-  LAB_CHECK(count >= 0 && count <= kMaxTaskCount, "make_task: count is {}, expected 0 to {} (HINT: lessons 05 and 06 use a few hundred to a few thousand)",
-            count, kMaxTaskCount);
-  uint64_t want = split == TaskSplit::train ? 0 : 1;
-  // each split its own stream; the hash below is what keeps them apart
-  Generator gen(seed ^ (want ? 0x9e3779b97f4a7c15ULL : 0));
+std::vector<TaskExample> draw_task_split(Generator& gen, int64_t count, TaskSplit split, const std::function<TaskExample(Generator&)>& one) {
+  const uint64_t want = split == TaskSplit::train ? 0 : 1;
   std::vector<TaskExample> out;
   std::unordered_set<std::string> seen;
   while (int64_t(out.size()) < count) {
-    TaskExample ex = one_example(gen);
+    TaskExample ex = one(gen);
     if (int64_t(ex.prompt.size() + ex.answer.size() + 1) > kTaskMaxExampleBytes) continue;
     // the split of an example is one bit of its prompt's hash: train and test can never share one
     if ((hash_text(ex.prompt) & 1) != want) continue;
@@ -91,6 +85,18 @@ std::vector<TaskExample> make_task(uint64_t seed, int64_t count, TaskSplit split
     out.push_back(std::move(ex));
   }
   return out;
+}
+
+std::string_view indefinite_article(std::string_view word) {
+  return std::string_view("aeiou").find(word[0]) != std::string_view::npos ? "an" : "a";
+}
+
+std::vector<TaskExample> make_task(uint64_t seed, int64_t count, TaskSplit split) {
+  LAB_CHECK(count >= 0 && count <= kMaxTaskCount, "make_task: count is {}, expected 0 to {} (HINT: lessons 05 and 06 use a few hundred to a few thousand)",
+            count, kMaxTaskCount);
+  // each split its own stream; the hash in draw_task_split is what keeps them apart
+  Generator gen(seed ^ (split == TaskSplit::test ? 0x9e3779b97f4a7c15ULL : 0));
+  return draw_task_split(gen, count, split, one_example);
 }
 
 std::string task_text(const std::vector<TaskExample>& examples) {

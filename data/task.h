@@ -12,8 +12,12 @@
 // Not here: the training loop or generation (train/, lessons/05_lora).
 #pragma once
 
+#include "tensor/random.h"
+
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lab::data {
@@ -32,6 +36,12 @@ constexpr int64_t kTaskMaxExampleBytes = 112;
 // `count` examples, deterministic in (seed, count, split), no two alike. Train and test never share a
 // prompt, whatever the seeds: an example belongs to the split that a hash of its prompt picks.
 std::vector<TaskExample> make_task(uint64_t seed, int64_t count, TaskSplit split);
+// What every task generator shares (make_task here, make_count_task in task2.h): draws from `one`
+// until `count` distinct examples of `split` that fit kTaskMaxExampleBytes; the split of an example is
+// one bit of a hash of its prompt, so train and test never share a prompt, whatever the seeds.
+std::vector<TaskExample> draw_task_split(Generator& gen, int64_t count, TaskSplit split, const std::function<TaskExample(Generator&)>& one);
+// "a" or "an" before a word of the little world.
+std::string_view indefinite_article(std::string_view word);
 // prompt + answer + "\n" for each example, one after the other: the text fine-tuning trains on.
 std::string task_text(const std::vector<TaskExample>& examples);
 // The exact-answer metric: `generated` up to its first '\n' (or all of it) equals the answer.
