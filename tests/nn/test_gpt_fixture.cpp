@@ -13,6 +13,8 @@
 // The test prints the worst ratio of each kind.
 #include <catch2/catch.hpp>
 
+#include "relative_diff.h"
+
 #include "autograd/autograd.h"
 #include "nn/gpt.h"
 #include "nn/gpt_checkpoint.h"
@@ -33,13 +35,7 @@ double worst_forward = 0, worst_grad = 0, worst_adamw = 0;
 // max |ours - torch| <= tol * max |torch| over the tensor
 void check_close(const std::string& what, const Tensor& ours, const Tensor& torch, double tol, double& worst) {
   REQUIRE(ours.shape() == torch.shape());
-  std::vector<float> a = ours.to_vector<float>(), b = torch.to_vector<float>();
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < a.size(); i++) {
-    diff = std::max(diff, std::fabs(double(a[i]) - double(b[i])));
-    scale = std::max(scale, std::fabs(double(b[i])));
-  }
-  double ratio = diff / std::max(scale, 1e-30);
+  const auto [diff, scale, ratio] = relative_diff(ours, torch);
   worst = std::max(worst, ratio);
   INFO(fmt::format("{}: max |ours - torch| = {:.3g}, max |torch| = {:.3g}, ratio {:.3g}", what, diff, scale, ratio));
   CHECK(ratio <= tol);

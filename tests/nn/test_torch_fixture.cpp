@@ -10,6 +10,8 @@
 // prints the worst ratio it saw.
 #include <catch2/catch.hpp>
 
+#include "relative_diff.h"
+
 #include "autograd/autograd.h"
 #include "autograd/ops.h"
 #include "nn/layer_norm.h"
@@ -41,13 +43,7 @@ double worst_ratio = 0;
 
 void check_close(const std::string& what, const Tensor& ours, const Tensor& torch) {
   REQUIRE(ours.shape() == torch.shape());
-  std::vector<float> a = ours.to_vector<float>(), b = torch.to_vector<float>();
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < a.size(); i++) {
-    diff = std::max(diff, std::fabs(double(a[i]) - double(b[i])));
-    scale = std::max(scale, std::fabs(double(b[i])));
-  }
-  double ratio = diff / std::max(scale, 1e-30);
+  const auto [diff, scale, ratio] = relative_diff(ours, torch);
   worst_ratio = std::max(worst_ratio, ratio);
   INFO(what << ": max |ours - torch| = " << diff << ", max |torch| = " << scale);
   CHECK(ratio <= 1e-5);
