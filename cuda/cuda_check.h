@@ -17,13 +17,10 @@
 #include <initializer_list>
 #include <string>
 
-// Why a cuda-local type and not lab::Error: cuda/ depends on nothing of ours (DESIGN.md), and turning
-// it into lab::Error at the boundary would take a try/catch around each of the ~100 calls into cuda/
-// from tensor/, quant/ and optim/, for no gain: the message already names the kernel, its sizes and
-// what to do, and the mains of lessons/ and tools/ catch std::exception, the base of both. The one
-// place a caller must tell a GPU failure apart by type is out-of-memory, and there the allocator does
-// convert it, to lab::OutOfMemory with the card's free memory (tensor/allocator.cpp), so the paged
-// optimizer can catch it.
+// CudaError derives from lab::Error (cuda_error.h), so lessons, tools and tests catch a GPU failure
+// as any other error. The one place a caller must tell a GPU failure apart by type is out-of-memory:
+// the allocator converts it to lab::OutOfMemory with the card's free memory (tensor/allocator.cpp),
+// so the paged optimizer can catch it.
 //
 // Kernels run asynchronously: a launch check sees bad launch configurations at once, while a fault
 // inside a kernel surfaces at the next synchronizing call. With CUDA_LAUNCH_BLOCKING=1 in the

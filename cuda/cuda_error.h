@@ -1,20 +1,22 @@
-// CudaError: what cuda/ throws when the CUDA runtime or a kernel launch fails. Plain C++ (no CUDA
-// headers), so tensor/allocator.cpp can catch it by type and tell out-of-memory from other failures.
+// CudaError: what cuda/ throws when the CUDA runtime or a kernel launch fails: a lab::Error, so a
+// GPU failure reaches every caller as any other error does. Plain C++ (no CUDA headers, and of ours
+// only tensor/error_types.h, which needs nothing but the standard library), so tensor/allocator.cpp
+// can catch it by type and tell out-of-memory from other failures.
 //
 // Its message has lab::Error's form: what failed and with which sizes, CUDA's words, a HINT, then
-// "(at cuda/file.cu:line)". Thrown by CUDA_CHECK and CUDA_CHECK_LAUNCH (cuda/cuda_check.h); why it
-// is not lab::Error itself is explained there. Next: cuda_check.h.
+// "(at cuda/file.cu:line)". Thrown by CUDA_CHECK and CUDA_CHECK_LAUNCH (cuda/cuda_check.h).
+// Next: cuda_check.h.
 #pragma once
 
-#include <stdexcept>
+#include "tensor/error_types.h"
+
 #include <string>
 
 namespace lab::cuda {
 
-class CudaError : public std::runtime_error {
+class CudaError : public Error {
 public:
-  CudaError(const std::string& what, int code, bool out_of_memory)
-      : std::runtime_error(what), code_(code), out_of_memory_(out_of_memory) {}
+  CudaError(const std::string& what, int code, bool out_of_memory) : Error(what), code_(code), out_of_memory_(out_of_memory) {}
   int code() const { return code_; }                     // the cudaError_t, as an int
   bool out_of_memory() const { return out_of_memory_; }  // cudaErrorMemoryAllocation
 

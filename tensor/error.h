@@ -8,25 +8,14 @@
 // CUDA's own check, CUDA_CHECK, lives in cuda/cuda_check.h because only .cu files need it.
 #pragma once
 
+#include "tensor/error_types.h"  // lab::Error, lab::OutOfMemory
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <stdexcept>
 #include <string>
 
 namespace lab {
-
-class Error : public std::runtime_error {
-public:
-  explicit Error(const std::string& what) : std::runtime_error(what) {}
-};
-
-// An allocation past the memory budget (or past what the system gives); a separate type so
-// that a caller such as the paged optimizer can catch exactly this and make room.
-class OutOfMemory : public Error {
-public:
-  explicit OutOfMemory(const std::string& what) : Error(what) {}
-};
 
 // "message (at tensor/tensor.cpp:42)": the message first, because that is what a user reads.
 [[noreturn]] void throw_error(const char* file, int line, const std::string& message);

@@ -4,6 +4,8 @@
 // Where these messages are made: tensor/allocator.cpp, cuda/runtime.cu, cuda/cuda_check.h.
 #include <catch2/catch.hpp>
 
+#include <type_traits>
+
 #include "cuda/cuda_error.h"
 #include "cuda/runtime.h"
 #include "tensor/all.h"
@@ -50,16 +52,21 @@ TEST_CASE("a GPU allocation larger than the card is an OutOfMemory that says wha
   require_gpu_usable();
 }
 
+// A GPU failure is a lab::Error like any other (issue 3): callers need no CUDA-specific catch.
+static_assert(std::is_base_of_v<Error, cuda::CudaError>, "cuda::CudaError must be a lab::Error");
+
 TEST_CASE("a launch with an invalid configuration names the kernel and its sizes, and the GPU stays usable", "[cuda][errors]") {
   std::string message;
   int code = 0;
   try {
     cuda::launch_empty_kernel(1, 2048);  // at most 1024 threads a block on every GPU CUDA 13 supports
     FAIL("a launch of 2048 threads a block did not throw");
-  } catch (const cuda::CudaError& e) {
+  } catch (const Error& e) {  // caught as lab::Error; its CUDA details through the derived type
     message = e.what();
-    code = e.code();
-    CHECK_FALSE(e.out_of_memory());
+    const auto* cuda_error = dynamic_cast<const cuda::CudaError*>(&e);
+    REQUIRE(cuda_error != nullptr);
+    code = cuda_error->code();
+    CHECK_FALSE(cuda_error->out_of_memory());
   }
   INFO(message);
   CHECK(code != 0);
