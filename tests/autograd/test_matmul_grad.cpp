@@ -52,3 +52,36 @@ TEST_CASE("f32 matmul gradients agree with f64 on a Linear-sized batch") {
     CHECK(worst < 1e-3);
   }
 }
+
+TEST_CASE("a frozen matmul operand gets no gradient and the other one the same as before") {
+  // LoRA's base layers: W frozen, x requiring grad. backward must skip dW (one matmul saved per frozen
+  // layer) and give dx exactly as when W requires grad too.
+  Generator g(33);
+  Tensor x0 = randn({3, 7, 6}, g), w0 = randn({5, 6}, g), gy = randn({3, 7, 5}, g);
+  Tensor dx_both, dx_frozen;
+  uint64_t allocations[2] = {0, 0};  // made by backward: a skipped dW is a product never allocated
+  for (int frozen = 0; frozen < 2; frozen++) {
+    Tensor x = x0.clone(), w = w0.clone();
+    ag::set_requires_grad(x);
+    if (!frozen) ag::set_requires_grad(w);
+    Tensor y = ag::matmul(x, ag::transpose(w, 0, 1));
+    const uint64_t before = memory_stats(Device::cpu()).allocations;
+    ag::backward(y, gy);
+    allocations[frozen] = memory_stats(Device::cpu()).allocations - before;
+    (frozen ? dx_frozen : dx_both) = ag::grad(x);
+    CHECK(ag::grad(w).defined() == !frozen);
+  }
+  REQUIRE(dx_both.defined());
+  REQUIRE(dx_frozen.defined());
+  CHECK(dx_both.to_vector<float>() == dx_frozen.to_vector<float>());
+  INFO("allocations in backward: W trained " << allocations[0] << ", W frozen " << allocations[1]);
+  // W trained: dW's product and its copy back into W's [out, in] layout (the transpose's backward);
+  // W frozen: neither. Computing dW and dropping it (the old behaviour) made the difference 1.
+  CHECK(allocations[0] - allocations[1] == 2);
+  // And the other way round: x constant (a fixed input), W trained.
+  Tensor x = x0.clone(), w = w0.clone();
+  ag::set_requires_grad(w);
+  ag::backward(ag::matmul(x, ag::transpose(w, 0, 1)), gy);
+  CHECK_FALSE(ag::grad(x).defined());
+  CHECK(ag::grad(w).defined());
+}
