@@ -28,6 +28,7 @@ Tensor sqrt(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor relu(const Tensor& x);
 Tensor gelu(const Tensor& x);  // tanh form, as GPT-2
+Tensor silu(const Tensor& x);  // x sigmoid(x), LLaMA's MLP (SwiGLU)
 
 // --- reductions (ops_reduce.cpp)
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);

@@ -95,4 +95,12 @@ Tensor gelu(const Tensor& x) {
   return record("gelu", lab::gelu(x), {x}, [x = detach(x)](const Tensor& g) { return Grads{lab::mul(g, lab::gelu_grad(x))}; });
 }
 
+// y = silu(x) = x s, s = sigmoid(x):  dx = g s (1 + x (1 - s))
+Tensor silu(const Tensor& x) {
+  Tensor s = lab::sigmoid(x);
+  return record("silu", lab::mul(x, s), {x}, [x = detach(x), s](const Tensor& g) {
+    return Grads{lab::mul(g, lab::mul(s, lab::add(lab::mul(x, lab::add(lab::neg(s), 1.0)), 1.0)))};
+  });
+}
+
 }  // namespace lab::ag

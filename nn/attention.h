@@ -7,11 +7,13 @@
 //
 // c_attn and c_proj are nn::Linear children looked up by name in forward, so LoRA can replace
 // either. Dropout draws from the generator the caller passes (the model's one, see gpt.h).
-// Not here: a KV cache (generation recomputes the whole window), flash-style fused kernels.
+// With a KV cache (kv_cache.h) the new keys and values join the cached ones, and the new queries
+// attend over all of them. Not here: flash-style fused kernels.
 // Next: gpt.h, which stacks blocks of this and nn::MLP.
 #pragma once
 
 #include "nn/gpt_config.h"
+#include "nn/kv_cache.h"
 #include "nn/module.h"
 #include "tensor/random.h"
 
@@ -21,6 +23,8 @@ class CausalSelfAttention : public Module {
 public:
   CausalSelfAttention(const GPTConfig& config, Generator& gen);
   Tensor forward(const Tensor& x, Generator& dropout_gen);  // x [B, T, C] -> [B, T, C]
+  // The same, appending this layer's keys and values to cache (when not null) and attending over all of them.
+  Tensor forward(const Tensor& x, Generator& dropout_gen, KVCache* cache, int64_t layer);
 
 private:
   int64_t n_embd_, n_head_;

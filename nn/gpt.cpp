@@ -1,6 +1,7 @@
 // GPT-2: the transformer block, the model's constructor (HF's init), forward and loss (see gpt.h).
 #include "nn/gpt.h"
 
+#include "autograd/autograd.h"
 #include "autograd/ops.h"
 #include "nn/attention.h"
 #include "nn/embedding.h"
@@ -24,8 +25,8 @@ public:
     ln_2_ = register_module("ln_2", std::make_shared<LayerNorm>(c.n_embd, c.layer_norm_epsilon));
     register_module("mlp", std::make_shared<MLP>(c.n_embd, c.inner(), c.n_embd, gen));
   }
-  Tensor forward(const Tensor& x, Generator& dropout_gen) {
-    Tensor h = ag::add(x, attn_->forward(ln_1_->forward(x), dropout_gen));
+  Tensor forward(const Tensor& x, Generator& dropout_gen, KVCache* cache, int64_t layer) {
+    Tensor h = ag::add(x, attn_->forward(ln_1_->forward(x), dropout_gen, cache, layer));
     Tensor m = child_as<UnaryModule>("mlp").forward(ln_2_->forward(h));  // c_proj(gelu(c_fc(.)))
     return ag::add(h, ag::dropout(m, resid_pdrop_, is_training(), dropout_gen));
   }
@@ -63,27 +64,49 @@ GPT::GPT(const GPTConfig& config, Generator& gen) : config_(config) {
   dropout_gen_ = Generator(gen.next_u32());
 }
 
-Tensor GPT::forward(const Tensor& ids) {
+Tensor GPT::forward(const Tensor& ids) { return run(ids, nullptr); }
+
+Tensor GPT::forward(const Tensor& ids, KVCache& cache) {
+  LAB_CHECK(!ag::grad_enabled(), "GPT::forward with a KV cache records no graph (HINT: wrap the call in ag::NoGradGuard)");
+  LAB_CHECK(cache.layers() == config_.n_layer, "GPT::forward: a KV cache of {} layers for a model of {}", cache.layers(), config_.n_layer);
+  return run(ids, &cache);
+}
+
+KVCache GPT::make_kv_cache(int64_t batch) const {
+  return KVCache(config_.n_layer, batch, config_.n_head, config_.n_positions, config_.head_dim(), device());
+}
+
+std::string GPT::summary() const {
+  const GPTConfig& c = config_;
+  return fmt::format("gpt2: {} layers, {} heads, {} wide, MLP {}, context {}, vocab {}, head tied to wte", c.n_layer, c.n_head, c.n_embd,
+                     c.inner(), c.n_positions, c.vocab_size);
+}
+
+std::string GPT::config_json() const { return gpt_config_json(config_); }
+
+Tensor GPT::run(const Tensor& ids, KVCache* cache) {
   const GPTConfig& c = config_;
   LAB_CHECK(ids.dim() == 2 && (ids.dtype() == DType::i64 || ids.dtype() == DType::i32),
             "GPT: expected token ids of shape [B, T] and dtype i64, got shape {} and dtype {}", shape_str(ids.shape()),
             dtype_name(ids.dtype()));
-  const int64_t B = ids.size(0), T = ids.size(1);
-  LAB_CHECK(B >= 1 && T >= 1 && T <= c.n_positions,
-            "GPT: ids of shape {} has T = {}, the model's context is 1 to {} tokens (n_positions) (HINT: feed the last {} tokens)",
-            shape_str(ids.shape()), T, c.n_positions, c.n_positions);
+  const int64_t B = ids.size(0), T = ids.size(1), start = cache != nullptr ? cache->length() : 0;
+  LAB_CHECK(B >= 1 && T >= 1 && start + T <= c.n_positions,
+            "GPT: ids of shape {} has T = {}{}, the model's context is 1 to {} tokens (n_positions) (HINT: feed the last {} tokens)",
+            shape_str(ids.shape()), T, start > 0 ? fmt::format(" after {} cached positions", start) : std::string(), c.n_positions,
+            c.n_positions);
   std::vector<int64_t> values = ids.to_vector<int64_t>();
   for (size_t i = 0; i < values.size(); i++)
     LAB_CHECK(values[i] >= 0 && values[i] < c.vocab_size, "GPT: token id {} at [{}, {}] is outside the vocabulary [0, {})", values[i],
               int64_t(i) / T, int64_t(i) % T, c.vocab_size);
 
   Tensor& wte = parameter("wte.weight");  // [V, C]
-  Tensor positions = arange(0, double(T), 1, DType::i64, wte.device());
-  // x = wte[ids] + wpe[0..T)   [B, T, C] + [T, C]
+  Tensor positions = arange(double(start), double(start + T), 1, DType::i64, wte.device());
+  // x = wte[ids] + wpe[start..start+T)   [B, T, C] + [T, C]
   Tensor x = ag::add(child_as<UnaryModule>("wte").forward(ids.to(wte.device())), child_as<UnaryModule>("wpe").forward(positions));
   x = ag::dropout(x, c.embd_pdrop, is_training(), dropout_gen_);
   Module& h = *child("h");
-  for (int64_t i = 0; i < c.n_layer; i++) x = h.child_as<Block>(std::to_string(i)).forward(x, dropout_gen_);
+  for (int64_t i = 0; i < c.n_layer; i++) x = h.child_as<Block>(std::to_string(i)).forward(x, dropout_gen_, cache, i);
+  if (cache != nullptr) cache->advance(T);
   x = child_as<UnaryModule>("ln_f").forward(x);
   // logits = x wte^T   [B, T, C] @ [C, V]: the LM head shares wte's storage and gradient
   return ag::matmul(x, ag::transpose(wte, 0, 1));

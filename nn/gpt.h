@@ -8,33 +8,45 @@
 // Parameter names are HF's without "transformer.": wte.weight, wpe.weight, h.N.ln_1.{weight,bias},
 // h.N.attn.c_attn, h.N.attn.c_proj, h.N.ln_2, h.N.mlp.c_fc, h.N.mlp.c_proj, ln_f. The four
 // projections are nn::Linear ([out, in]) children looked up by name at forward time, so LoRA can
-// replace_module any of them. Not here: loading and saving (gpt_checkpoint.h), sampling (sample.h).
+// replace_module any of them. A CausalLM (causal_lm.h): forward(ids, cache) continues from a KV cache.
+// Not here: loading and saving (gpt_checkpoint.h), sampling (sample.h).
 #pragma once
 
+#include "nn/causal_lm.h"
 #include "nn/gpt_config.h"
-#include "nn/module.h"
 #include "tensor/random.h"
 
 #include <memory>
 
 namespace lab::nn {
 
-class GPT : public Module {
+class GPT : public CausalLM {
 public:
   // Initialized as HF GPT-2 (_init_weights): Linear and Embedding weights ~ N(0, initializer_range),
   // biases 0, LayerNorm 1 and 0, every c_proj weight ~ N(0, initializer_range / sqrt(2 n_layer)).
   GPT(const GPTConfig& config, Generator& gen);
 
   // ids [B, T] i64, 1 <= T <= n_positions, each in [0, vocab_size) -> logits [B, T, vocab_size]
-  Tensor forward(const Tensor& ids);
+  Tensor forward(const Tensor& ids) override;
+  // Positions [cache.length(), cache.length() + T) (wpe rows and causal mask), under NoGradGuard.
+  Tensor forward(const Tensor& ids, KVCache& cache) override;
+  KVCache make_kv_cache(int64_t batch) const override;
   // Mean cross-entropy of forward(ids) against targets [B, T] (i64), skipping ignore_index.
-  Tensor loss(const Tensor& ids, const Tensor& targets, int64_t ignore_index = -100);
+  Tensor loss(const Tensor& ids, const Tensor& targets, int64_t ignore_index = -100) override;
+
+  std::string family() const override { return "gpt2"; }
+  int64_t vocab_size() const override { return config_.vocab_size; }
+  int64_t context_length() const override { return config_.n_positions; }
+  std::string summary() const override;
+  std::vector<std::string> default_lora_targets() const override { return {"c_attn"}; }
+  std::string config_json() const override;
 
   const GPTConfig& config() const { return config_; }
   // What dropout draws from (train mode, pdrop > 0); a training loop reseeds it each step for an exact resume.
   Generator& dropout_generator() { return dropout_gen_; }
 
 private:
+  Tensor run(const Tensor& ids, KVCache* cache);
   GPTConfig config_;
   Generator dropout_gen_;
 };

@@ -55,7 +55,7 @@ int64_t sample_one(const std::vector<float>& logits, const SampleOptions& o, Gen
 
 }  // namespace
 
-std::vector<int64_t> generate(GPT& model, const std::vector<int64_t>& prompt, int64_t max_new_tokens, const SampleOptions& options,
+std::vector<int64_t> generate(CausalLM& model, const std::vector<int64_t>& prompt, int64_t max_new_tokens, const SampleOptions& options,
                               const std::function<bool(int64_t token)>& stop) {
   LAB_CHECK(!prompt.empty(), "generate: the prompt is empty (HINT: start from at least one token, e.g. a newline)");
   LAB_CHECK(max_new_tokens >= 0, "generate: max_new_tokens must be >= 0, got {}", max_new_tokens);
@@ -66,12 +66,28 @@ std::vector<int64_t> generate(GPT& model, const std::vector<int64_t>& prompt, in
   ModeRestorer restore(model);
   model.eval();
   Generator gen(options.seed);
-  const int64_t P = model.config().n_positions;
+  const int64_t P = model.context_length();
   std::vector<int64_t> tokens = prompt, out;
+  KVCache cache;
+  if (options.kv_cache) cache = model.make_kv_cache(1);
+  int64_t base = 0;  // the cache holds tokens [base, base + cache.length()) at positions [0, cache.length())
   for (int64_t step = 0; step < max_new_tokens; step++) {
-    const int64_t T = std::min<int64_t>(int64_t(tokens.size()), P);
-    std::vector<int64_t> window(tokens.end() - T, tokens.end());
-    Tensor logits = model.forward(from_vector(window, {1, T}));       // [1, T, V]
+    const int64_t n = int64_t(tokens.size());
+    Tensor logits;  // [1, T, V]: the logits of the T tokens fed
+    int64_t T = 0;
+    if (!options.kv_cache) {
+      T = std::min<int64_t>(n, P);
+      std::vector<int64_t> window(tokens.end() - T, tokens.end());
+      logits = model.forward(from_vector(window, {1, T}));
+    } else {
+      if (n - base > P) {  // the window slides past the cache's positions: start over from the last P tokens
+        cache.clear();
+        base = n - P;
+      }
+      std::vector<int64_t> fresh(tokens.begin() + (base + cache.length()), tokens.end());  // not yet in the cache
+      T = int64_t(fresh.size());
+      logits = model.forward(from_vector(fresh, {1, T}), cache);
+    }
     std::vector<float> last = logits.select(1, T - 1).to_vector<float>();  // the next token's logits [V]
     const int64_t next = options.temperature == 0 ? argmax(last) : sample_one(last, options, gen);
     tokens.push_back(next);

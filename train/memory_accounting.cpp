@@ -11,13 +11,21 @@ namespace lab::train {
 TransformerShape shape_of(const nn::GPTConfig& c, const std::string& name) {
   return {name, false, c.n_layer, c.n_embd, c.inner(), c.n_head, c.vocab_size, c.n_positions};
 }
+TransformerShape shape_of(const nn::LlamaConfig& c, const std::string& name) {
+  TransformerShape s{name, true, c.num_hidden_layers, c.hidden_size, c.intermediate_size, c.num_attention_heads, c.vocab_size, 0};
+  s.kv_heads = c.num_key_value_heads, s.head_dim = c.hd(), s.tied_head = c.tie_word_embeddings;
+  return s;
+}
 TransformerShape llama_7b() { return {"LLaMA-7B", true, 32, 4096, 11008, 32, 32000, 0}; }
 TransformerShape llama_65b() { return {"LLaMA-65B", true, 80, 8192, 22016, 64, 32000, 0}; }
 
 std::vector<nn::LoraTarget> block_linears(const TransformerShape& s) {
   const int64_t C = s.hidden, I = s.intermediate;
-  if (s.llama)
-    return {{"q_proj", C, C}, {"k_proj", C, C}, {"v_proj", C, C}, {"o_proj", C, C}, {"gate_proj", C, I}, {"up_proj", C, I}, {"down_proj", I, C}};
+  if (s.llama) {  // q [H hd, C], k and v [Hkv hd, C] (GQA), o [C, H hd]
+    const int64_t hd = s.head_dim > 0 ? s.head_dim : C / std::max<int64_t>(s.heads, 1);
+    const int64_t Q = s.heads * hd, KV = (s.kv_heads > 0 ? s.kv_heads : s.heads) * hd;
+    return {{"q_proj", C, Q}, {"k_proj", C, KV}, {"v_proj", C, KV}, {"o_proj", Q, C}, {"gate_proj", C, I}, {"up_proj", C, I}, {"down_proj", I, C}};
+  }
   return {{"c_attn", C, 3 * C}, {"attn.c_proj", C, C}, {"c_fc", C, I}, {"mlp.c_proj", I, C}};
 }
 
@@ -25,8 +33,8 @@ int64_t linear_parameters(const TransformerShape& s) { return nn::dense_paramete
 
 int64_t total_parameters(const TransformerShape& s) {
   const int64_t C = s.hidden, I = s.intermediate, V = s.vocab;
-  if (s.llama)  // embed_tokens + lm_head (untied), per layer two RMSNorm weights, the final norm
-    return linear_parameters(s) + 2 * V * C + s.layers * 2 * C + C;
+  if (s.llama)  // embed_tokens + lm_head (unless tied), per layer two RMSNorm weights, the final norm
+    return linear_parameters(s) + (s.tied_head ? 1 : 2) * V * C + s.layers * 2 * C + C;
   // wte (tied head) + wpe, per layer 2 LayerNorms (weight + bias) and the biases 3C + C + I + C, ln_f
   return linear_parameters(s) + V * C + s.positions * C + s.layers * (4 * C + 5 * C + I) + 2 * C;
 }

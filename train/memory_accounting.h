@@ -11,6 +11,7 @@
 #pragma once
 
 #include "nn/gpt_config.h"
+#include "nn/llama_config.h"
 #include "nn/lora_count.h"
 
 #include <cstdint>
@@ -26,8 +27,11 @@ struct TransformerShape {
   std::string name;
   bool llama = false;
   int64_t layers = 0, hidden = 0, intermediate = 0, heads = 0, vocab = 0, positions = 0;  // positions: GPT-2's wpe rows
+  int64_t kv_heads = 0, head_dim = 0;  // LLaMA's GQA: 0 = heads, hidden / heads (k_proj and v_proj are [kv_heads head_dim, hidden])
+  bool tied_head = false;              // LLaMA with tie_word_embeddings: no lm_head of its own
 };
 TransformerShape shape_of(const nn::GPTConfig& c, const std::string& name = "GPT");
+TransformerShape shape_of(const nn::LlamaConfig& c, const std::string& name = "LLaMA");
 TransformerShape llama_7b();   // 32 layers, hidden 4096, intermediate 11008, 32 heads, vocab 32000
 TransformerShape llama_65b();  // 80 layers, hidden 8192, intermediate 22016, 64 heads, vocab 32000
 

@@ -6,6 +6,7 @@
 #include "autograd/ops.h"
 #include "nn/checkpoint.h"
 #include "nn/gpt_checkpoint.h"
+#include "nn/lora.h"
 #include "optim/adamw.h"
 #include "optim/clip.h"
 #include "train/interrupt.h"
@@ -61,10 +62,12 @@ uint64_t step_seed(uint64_t seed, int64_t step, int64_t micro, uint64_t stream) 
   return mix(mix(mix(mix(seed) ^ uint64_t(step)) ^ uint64_t(micro)) ^ stream);
 }
 
-void TrainOptions::validate(const nn::GPTConfig& c, const data::TokenDataset& data) const {
+void TrainOptions::validate(const nn::GPTConfig& c, const data::TokenDataset& data) const { validate(c.n_positions, data); }
+
+void TrainOptions::validate(int64_t context, const data::TokenDataset& data) const {
   LAB_CHECK(steps >= 1, "--steps must be at least 1, got {}", steps);
   LAB_CHECK(batch_size >= 1, "--batch must be at least 1, got {}", batch_size);
-  LAB_CHECK(seq_len >= 1 && seq_len <= c.n_positions, "--seq-len must be in [1, {}] (the model's context, n_positions), got {}", c.n_positions,
+  LAB_CHECK(seq_len >= 1 && seq_len <= context, "--seq-len must be in [1, {}] (the model's context, n_positions), got {}", context,
             seq_len);
   LAB_CHECK(accum >= 1, "--accum must be at least 1, got {}", accum);
   LAB_CHECK(clip >= 0 && std::isfinite(clip), "--clip must be >= 0 (0 turns clipping off), got {}", clip);
@@ -80,7 +83,7 @@ void TrainOptions::validate(const nn::GPTConfig& c, const data::TokenDataset& da
             batch_size, seq_len);
 }
 
-double evaluate_loss(nn::GPT& model, const data::TokenDataset& data, int64_t batch_size, int64_t seq_len, int64_t batches) {
+double evaluate_loss(nn::CausalLM& model, const data::TokenDataset& data, int64_t batch_size, int64_t seq_len, int64_t batches) {
   const int64_t n = std::min(batches, data.num_val_batches(batch_size, seq_len));
   LAB_CHECK(n >= 1, "evaluate_loss: the validation split ({} tokens) is too short for one batch of {} x {}", data.val_tokens(), batch_size, seq_len);
   const bool was_training = model.is_training();
@@ -96,8 +99,11 @@ double evaluate_loss(nn::GPT& model, const data::TokenDataset& data, int64_t bat
   return total / double(n);
 }
 
-TrainResult train_gpt(nn::GPT& model, const data::TokenDataset& data, const TrainOptions& o) {
-  o.validate(model.config(), data);
+TrainResult train_gpt(nn::GPT& model, const data::TokenDataset& data, const TrainOptions& o) { return train_causal_lm(model, data, o); }
+
+TrainResult train_causal_lm(nn::CausalLM& model, const data::TokenDataset& data, const TrainOptions& o) {
+  o.validate(model.context_length(), data);
+  nn::GPT* gpt = dynamic_cast<nn::GPT*>(&model);  // GPT-2 has dropout; LLaMA has none
   std::error_code ec;
   fs::create_directories(o.out_dir, ec);
   LAB_CHECK(!ec, "cannot create the output folder '{}': {}", o.out_dir, ec.message());
@@ -108,7 +114,8 @@ TrainResult train_gpt(nn::GPT& model, const data::TokenDataset& data, const Trai
   AdamW optimizer(model.parameters(), {o.lr, o.beta1, o.beta2, 1e-8, o.weight_decay});
   const LrSchedule schedule{o.lr, o.min_lr, o.warmup, o.steps};
   const nlohmann::json options_json = resume_options(o, data.train_tokens());
-  const std::string config_json = nn::gpt_config_json(model.config());
+  const std::string config_json = model.config_json();
+  const char* const config_key = gpt != nullptr ? "gpt_config" : "model_config";
   RunLog log(o.out_dir);
   double elapsed_before = 0;
 
@@ -124,9 +131,16 @@ TrainResult train_gpt(nn::GPT& model, const data::TokenDataset& data, const Trai
                 result.checkpoint, key);
       return it->second;
     };
-    const nn::GPTConfig saved = nn::parse_gpt_config(meta("gpt_config"), result.checkpoint + " (metadata gpt_config)");
-    LAB_CHECK(saved == model.config(), "{} holds a model of another shape: checkpoint {}, this run {} (HINT: the same model flags as the run that saved it, or --fresh to start over)",
-              result.checkpoint, nlohmann::json::parse(gpt_config_json(saved)).dump(), nlohmann::json::parse(config_json).dump());
+    const std::string saved_text = meta(config_key);
+    nlohmann::json saved;
+    if (gpt != nullptr) {
+      saved = nlohmann::json::parse(nn::gpt_config_json(nn::parse_gpt_config(saved_text, result.checkpoint + " (metadata gpt_config)")));
+    } else {
+      saved = nlohmann::json::parse(saved_text, nullptr, /*allow_exceptions=*/false);
+      LAB_CHECK(!saved.is_discarded(), "{}: metadata {} is not valid JSON", result.checkpoint, config_key);
+    }
+    LAB_CHECK(saved == nlohmann::json::parse(config_json), "{} holds a model of another shape: checkpoint {}, this run {} (HINT: the same model flags as the run that saved it, or --fresh to start over)",
+              result.checkpoint, saved.dump(), nlohmann::json::parse(config_json).dump());
     const std::string diff = first_difference(nlohmann::json::parse(meta("train_options")), options_json);
     LAB_CHECK(diff.empty(), "{} was saved by a run with other training options ({}) (HINT: the same flags as that run, or --fresh to start over)",
               result.checkpoint, diff);
@@ -147,7 +161,7 @@ TrainResult train_gpt(nn::GPT& model, const data::TokenDataset& data, const Trai
     SavingGuard saving;  // a second Ctrl-C waits for the files to be whole
     log.write();         // first: a kill in between leaves rows past the checkpoint, which a resume drops
     nn::save_training_state(result.checkpoint, model.state_dict(), optimizer.state_dict(), done,
-                            {{"gpt_config", config_json}, {"train_options", options_json.dump()}, {"elapsed_s", fmt::format("{}", elapsed)}});
+                            {{config_key, config_json}, {"train_options", options_json.dump()}, {"elapsed_s", fmt::format("{}", elapsed)}});
     saved_step = done;
   };
 
@@ -165,7 +179,8 @@ TrainResult train_gpt(nn::GPT& model, const data::TokenDataset& data, const Trai
     double loss_sum = 0;
     for (int64_t m = 0; m < o.accum; m++) {
       Generator batch_gen(step_seed(o.seed, step, m, 0));
-      model.dropout_generator() = Generator(step_seed(o.seed, step, m, 1));
+      if (gpt != nullptr) gpt->dropout_generator() = Generator(step_seed(o.seed, step, m, 1));
+      nn::seed_lora_dropout(model, step_seed(o.seed, step, m, 2));  // LoRA layers' dropout, if any
       data::Batch b = data.train_batch(o.batch_size, o.seq_len, batch_gen);
       Tensor loss = model.loss(b.ids.to(device), b.targets.to(device));
       const double value = loss.item<double>();
@@ -230,7 +245,7 @@ TrainResult train_gpt(nn::GPT& model, const data::TokenDataset& data, const Trai
     if (!o.quiet) fmt::print("stopped at step {} as asked; saved {}; run again without the stop to go on\n", result.step, result.checkpoint);
     return result;
   }
-  if (o.save_model) nn::save_gpt(model, o.out_dir + "/model");
+  if (o.save_model) nn::save_causal_lm(model, o.out_dir + "/model");
   return result;
 }
 

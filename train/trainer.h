@@ -17,6 +17,7 @@
 #pragma once
 
 #include "data/dataset.h"
+#include "nn/causal_lm.h"
 #include "nn/gpt.h"
 
 #include <cmath>
@@ -45,6 +46,7 @@ struct TrainOptions {
   bool quiet = false;        // no progress bar and notes (tests)
 
   void validate(const nn::GPTConfig& config, const data::TokenDataset& data) const;  // a lab::Error naming the option
+  void validate(int64_t context_length, const data::TokenDataset& data) const;       // the same for any model's context
 };
 
 enum class TrainStatus {
@@ -72,9 +74,12 @@ uint64_t step_seed(uint64_t seed, int64_t step, int64_t micro, uint64_t stream);
 // checkpoint on disk stays as it was). Returns TrainStatus::interrupted after SIGINT/SIGTERM,
 // having saved the checkpoint and printed how to resume.
 TrainResult train_gpt(nn::GPT& model, const data::TokenDataset& data, const TrainOptions& options);
+// The same loop for any causal LM (GPT-2, LLaMA), with or without LoRA layers: AdamW updates the
+// parameters that require grad; OUT/model/ (options.save_model) needs a model without LoRA layers.
+TrainResult train_causal_lm(nn::CausalLM& model, const data::TokenDataset& data, const TrainOptions& options);
 
 // The mean loss over the first `batches` validation batches of B x T (fewer if the split is shorter),
 // in eval mode (no dropout), without recording a graph. Perplexity is exp of it.
-double evaluate_loss(nn::GPT& model, const data::TokenDataset& data, int64_t batch_size, int64_t seq_len, int64_t batches);
+double evaluate_loss(nn::CausalLM& model, const data::TokenDataset& data, int64_t batch_size, int64_t seq_len, int64_t batches);
 
 }  // namespace lab::train

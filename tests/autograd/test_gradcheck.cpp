@@ -64,6 +64,8 @@ TEST_CASE("gradcheck: unary ops") {
   ag::set_requires_grad(r);
   check("relu", [](const In& x) { return ag::relu(x[0]); }, {r});
   check("gelu", [](const In& x) { return ag::gelu(x[0]); }, {leaf({3, 3}, 2.0)});
+  check("silu", [](const In& x) { return ag::silu(x[0]); }, {leaf({3, 3}, 2.0)});
+  check("silu transposed", [](const In& x) { return ag::silu(x[0]); }, {transposed_leaf(3, 2)});
 }
 
 TEST_CASE("gradcheck: reductions over dims") {

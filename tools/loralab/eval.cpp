@@ -5,12 +5,12 @@
 #include "autograd/autograd.h"
 #include "data/byte_tokenizer.h"
 #include "data/text_file.h"
-#include "nn/gpt_checkpoint.h"
-#include "nn/gpt_config.h"
+#include "nn/causal_lm.h"
 #include "nn/lora_io.h"
 #include "tensor/factory.h"
 #include "train/progress.h"
 #include "tools/loralab/cli_checks.h"
+#include "tools/loralab/model_files.h"
 
 #include <fmt/format.h>
 
@@ -24,13 +24,13 @@ namespace lab::tools {
 namespace fs = std::filesystem;
 
 CLI::App* add_eval_command(CLI::App& app, EvalOptions& o) {
-  CLI::App* cmd = app.add_subcommand("eval", "Mean cross-entropy (nats/token) and perplexity of a GPT checkpoint on a text or token-id file");
-  cmd->add_option("--model", o.model, "Checkpoint folder (config.json + model.safetensors, Hugging Face GPT-2 layout)")
+  CLI::App* cmd = app.add_subcommand("eval", "Mean cross-entropy (nats/token) and perplexity of a GPT-2 or LLaMA checkpoint on a text or token-id file");
+  cmd->add_option("--model", o.model, "Checkpoint folder (config.json + model.safetensors or its shards, Hugging Face GPT-2 or LLaMA layout)")
       ->required()
       ->check(existing_folder("a checkpoint folder with config.json and model.safetensors"));
   cmd->add_option("--adapter", o.adapter, "LoRA adapter folder (adapter_config.json + adapter_model.safetensors, as PEFT writes) to apply")
       ->check(existing_folder("an adapter folder with adapter_config.json and adapter_model.safetensors"));
-  cmd->add_option("--text", o.text, "Text file; each byte is a token (needs a byte-level model, vocab_size 256)")
+  cmd->add_option("--text", o.text, "Text file, tokenized with the folder's tokenizer.json (or vocab.json + merges.txt), else one token a byte (vocab_size 256)")
       ->check(existing_file("a text file"));
   cmd->add_option("--tokens", o.tokens, "File of whitespace-separated token ids, each in [0, vocab_size)")
       ->check(existing_file("a file of whitespace-separated token ids"));
@@ -46,9 +46,9 @@ CLI::App* add_eval_command(CLI::App& app, EvalOptions& o) {
   return cmd;
 }
 
-WindowLoss windowed_loss(nn::GPT& model, const std::vector<int64_t>& tokens, int64_t seq_len, int64_t batch,
+WindowLoss windowed_loss(nn::CausalLM& model, const std::vector<int64_t>& tokens, int64_t seq_len, int64_t batch,
                          const std::string& source, const std::function<void(int64_t, double)>& on_batch) {
-  const int64_t context = model.config().n_positions;
+  const int64_t context = model.context_length();
   LAB_CHECK(seq_len >= 1 && seq_len <= context,
             "window of {} tokens does not fit the model's context of {} (n_positions) (HINT: --seq-len {} or less)", seq_len,
             context, context);
@@ -56,13 +56,13 @@ WindowLoss windowed_loss(nn::GPT& model, const std::vector<int64_t>& tokens, int
   LAB_CHECK(tokens.size() >= 2, "{}: {} token{}, need at least 2 (one to read and one to predict)", source, tokens.size(),
             tokens.size() == 1 ? "" : "s");
   struct EvalMode {  // eval mode while scoring, then back to what it was, even on an error
-    nn::GPT& m;
+    nn::CausalLM& m;
     bool was = m.is_training();
-    explicit EvalMode(nn::GPT& model) : m(model) { m.eval(); }
+    explicit EvalMode(nn::CausalLM& model) : m(model) { m.eval(); }
     ~EvalMode() { m.train(was); }
   } eval_mode(model);
   ag::NoGradGuard no_grad;
-  const Device device = model.parameter("wte.weight").device();
+  const Device device = model.device();
 
   WindowLoss r;
   r.predicted = int64_t(tokens.size()) - 1;
@@ -96,18 +96,16 @@ WindowLoss windowed_loss(nn::GPT& model, const std::vector<int64_t>& tokens, int
 void run_eval(const EvalOptions& o) {
   const Device device = parse_device(o.device);
   const std::string config_path = (fs::path(o.model) / "config.json").string();
-  const nn::GPTConfig config = nn::load_gpt_config(config_path);
+  const ModelInfo config = read_model_config(o.model);  // GPT-2 or LLaMA, from config.json alone
   const bool text = !o.text.empty();
-  LAB_CHECK(!text || config.vocab_size == data::kByteVocab,
-            "--text makes one token of each byte, so it needs a byte-level model (vocab_size {}); {} has vocab_size {} "
-            "(HINT: write the text's token ids to a file and pass --tokens FILE)",
-            data::kByteVocab, config_path, config.vocab_size);
-  const int64_t seq_len = o.seq_len > 0 ? o.seq_len : config.n_positions;
-  LAB_CHECK(seq_len <= config.n_positions, "--seq-len {} is longer than the model's context: n_positions is {} in {} (HINT: --seq-len {} or less)",
-            seq_len, config.n_positions, config_path, config.n_positions);
+  std::unique_ptr<data::Tokenizer> tokenizer;
+  if (text) tokenizer = tokenizer_for(o.model, config.vocab_size, "--text makes one token of each byte");
+  const int64_t seq_len = o.seq_len > 0 ? o.seq_len : config.context;
+  LAB_CHECK(seq_len <= config.context, "--seq-len {} is longer than the model's context: {} is {} in {} (HINT: --seq-len {} or less)",
+            seq_len, config.family == "gpt2" ? "n_positions" : "max_position_embeddings", config.context, config_path, config.context);
   const std::string source = text ? o.text : o.tokens;
-  const std::vector<int64_t> tokens = text ? data::encode_bytes(data::read_text_file(o.text)) : data::read_token_ids(o.tokens, config.vocab_size);
-  std::shared_ptr<nn::GPT> model = nn::load_gpt(o.model, device);
+  const std::vector<int64_t> tokens = text ? tokenizer->encode(data::read_text_file(o.text)) : data::read_token_ids(o.tokens, config.vocab_size);
+  std::shared_ptr<nn::CausalLM> model = load_model(o.model, device);
   nn::AdapterConfig adapter;
   if (!o.adapter.empty()) {
     Generator gen(0);  // draws the A that the adapter's own A then overwrites
@@ -124,12 +122,11 @@ void run_eval(const EvalOptions& o) {
   WindowLoss r = windowed_loss(*model, tokens, seq_len, o.batch, source, on_batch);
   if (progress) progress->finish();
   int64_t last = r.predicted - (r.windows - 1) * seq_len;
-  fmt::print("model       {}: {} layers, {} heads, {} wide, context {}, vocab {}, {} parameters\n", o.model, config.n_layer,
-             config.n_head, config.n_embd, config.n_positions, config.vocab_size, model->num_parameters());
+  fmt::print("model       {}: {}, {} parameters\n", o.model, model->summary(), model->num_parameters());
   if (!o.adapter.empty())
     fmt::print("adapter     {}: r {}, lora_alpha {}, scaling {:.6g}, {} parameters, applied unmerged\n", o.adapter, adapter.lora.r,
                adapter.lora.lora_alpha, adapter.lora.scaling(), model->num_parameters(/*trainable_only=*/true));
-  fmt::print("data        {}: {} tokens ({})\n", source, tokens.size(), text ? "text, one token per byte" : "token ids");
+  fmt::print("data        {}: {} tokens ({})\n", source, tokens.size(), !text ? std::string("token ids") : has_tokenizer_files(o.model) ? "text, " + tokenizer->describe() : std::string("text, one token per byte"));
   fmt::print("windows     {} of {} tokens{}, batch {}, on {}\n", r.windows, seq_len,
              last == seq_len ? std::string() : fmt::format(" (the last {})", last), o.batch, device.str());
   // perplexity = exp(mean cross-entropy): the number of equally likely tokens that would be as surprising

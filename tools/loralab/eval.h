@@ -1,15 +1,16 @@
-// `loralab eval --model DIR [--adapter DIR] (--text FILE | --tokens FILE)`: how well a GPT checkpoint,
+// `loralab eval --model DIR [--adapter DIR] (--text FILE | --tokens FILE)`: how well a checkpoint (GPT-2 or LLaMA),
 // with a LoRA adapter (PEFT's folder) if given, predicts a file: the mean cross-entropy in nats per
 // token and its perplexity, exp(loss).
 //
 // The file is cut into non-overlapping windows of the model's context (or --seq-len); each window
 // predicts its next tokens, so every token but the first is predicted exactly once. --text reads
-// bytes (a byte-level model, vocab 256); --tokens reads whitespace-separated ids, any vocabulary.
+// with the folder's tokenizer (tokenizer.json, or vocab.json + merges.txt), else as bytes (a byte-level
+// model, vocab 256); --tokens reads whitespace-separated ids, any vocabulary.
 // Past 100 windows a progress line goes to stderr (train/progress.h); the figures go to stdout.
 // Not here: task accuracy (train/task_eval.h), sampling (generate.h).
 #pragma once
 
-#include "nn/gpt.h"
+#include "nn/causal_lm.h"
 
 #include <CLI/CLI.hpp>
 
@@ -44,7 +45,7 @@ struct WindowLoss {
 // The windowed loss of run_eval, for a model already loaded: window k reads tokens [k T, k T + T)
 // and predicts tokens [k T + 1, k T + T + 1) (the last window is shorter when T does not divide).
 // `on_batch(windows_done, mean_loss_so_far)` is called after each forward, when given.
-WindowLoss windowed_loss(nn::GPT& model, const std::vector<int64_t>& tokens, int64_t seq_len, int64_t batch,
+WindowLoss windowed_loss(nn::CausalLM& model, const std::vector<int64_t>& tokens, int64_t seq_len, int64_t batch,
                          const std::string& source, const std::function<void(int64_t, double)>& on_batch = {});
 
 }  // namespace lab::tools

@@ -1,9 +1,10 @@
-// `loralab generate --model DIR [--adapter DIR] --prompt TEXT`: continue a prompt with a byte-level GPT
+// `loralab generate --model DIR [--adapter DIR] --prompt TEXT`: continue a prompt with a GPT-2 or LLaMA
 // checkpoint (with a LoRA adapter, PEFT's folder, if given) and print prompt + continuation (then a
-// newline), streaming each token as it comes.
+// newline), streaming each token as it comes. A KV cache (nn/kv_cache.h) makes each token cost one
+// token's forward; --no-kv-cache re-reads the window every time, for the same tokens.
 //
-// The prompt is text, and the only tokenizer loralab has is the byte one (data/byte_tokenizer.h),
-// so the model must have vocab_size 256; any other is a clear error (exit 1) before the weights load.
+// The prompt is tokenized with the folder's tokenizer.json (or vocab.json + merges.txt); without one
+// the model must be byte-level (vocab_size 256), else a clear error (exit 1) before the weights load.
 // Sampling itself (temperature, top-k, the seeded draw) is nn/sample.h's; temperature 0 is greedy.
 // Not here: scoring (eval.h), task accuracy (train/task_eval.h).
 #pragma once
@@ -24,6 +25,7 @@ struct GenerateOptions {
   int64_t top_k = 0;            // 0: every token
   uint64_t seed = 0;
   std::string device = "cpu";
+  bool no_kv_cache = false;     // --no-kv-cache: re-read the window for every token
 };
 
 CLI::App* add_generate_command(CLI::App& app, GenerateOptions& options);

@@ -6,6 +6,8 @@
 
 #include "tensor/allocator.h"
 #include "tensor/safetensors.h"
+#include "tools/loralab/cli_checks.h"
+#include "tools/loralab/model_files.h"
 
 #include <nlohmann/json.hpp>
 
@@ -181,18 +183,44 @@ void inspect_folder(const fs::path& dir, const InspectOptions& o) {
                totals.bytes, plural(totals.tensors, "tensor"), files.size());
 }
 
+// --model DIR: what the model is, from config.json and the safetensors headers alone.
+void inspect_model(const std::string& dir) {
+  const ModelInfo m = read_model_info(dir);
+  fmt::print("model       {}\n", dir);
+  fmt::print("family      {}{}\n", m.family, m.nf4 ? " (NF4-quantized linear layers, as `loralab quantize` writes them)" : "");
+  fmt::print("config      {}\n", m.summary);
+  fmt::print("parameters  {} ({:.4g} M; from the headers, a tied head counted once)\n", m.parameters, double(m.parameters) / 1e6);
+  std::string dtypes;
+  for (const auto& [dtype, n] : m.dtypes) dtypes += fmt::format("{}{} ({})", dtypes.empty() ? "" : ", ", dtype, plural(n, "tensor"));
+  fmt::print("dtype       {}{}\n", dtypes, m.dtypes.size() == 1 && !m.dtypes.count("F32") ? " (converted to F32 on load)" : "");
+  fmt::print("weights     {} ({} bytes) in {}{}\n", format_bytes(m.tensor_bytes), m.tensor_bytes, plural(int64_t(m.files.size()), "file"),
+             m.index.empty() ? "" : fmt::format(", sharded by {}", fs::path(m.index).filename().string()));
+  for (const std::string& f : m.files) fmt::print("            {}  {}\n", fs::path(f).filename().string(), format_bytes(fs::file_size(f)));
+  fmt::print("tokenizer   {}\n", has_tokenizer_files(dir) ? fs::exists(fs::path(dir) / "tokenizer.json") ? "tokenizer.json" : "vocab.json + merges.txt"
+                                                              : m.vocab_size == 256 ? "none: bytes (vocab_size 256)" : "none (eval --tokens only)");
+  std::string targets;
+  for (const std::string& t : m.lora_targets) targets += (targets.empty() ? "" : ", ") + t;
+  fmt::print("lora        PEFT's default target_modules for {}: {}\n", m.family, targets);
+}
+
 }  // namespace
 
 CLI::App* add_inspect_command(CLI::App& app, InspectOptions& o) {
   CLI::App* cmd = app.add_subcommand("inspect", "Show the tensors, metadata and value statistics of a safetensors file or checkpoint folder");
-  cmd->add_option("path", o.path, "A .safetensors file, or a folder of them (with config.json and model.safetensors.index.json if present)")
-      ->required();
+  CLI::Option* path = cmd->add_option("path", o.path, "A .safetensors file, or a folder of them (with config.json and model.safetensors.index.json if present)");
+  CLI::Option* model = cmd->add_option("--model", o.model, "A checkpoint folder (GPT-2 or LLaMA): its family, config, parameters, dtypes and shards")
+                           ->check(existing_folder("a checkpoint folder with config.json and model.safetensors"));
+  path->excludes(model);
+  cmd->callback([&o] {
+    if (o.path.empty() && o.model.empty()) throw CLI::RequiredError("path");
+  });
   cmd->add_flag("--stats,!--no-stats", o.stats, "Load every shown tensor and print min/max/mean/std (default: on)");
   cmd->add_option("--limit", o.limit, "Show at most N tensors per file (0: all)")->check(CLI::NonNegativeNumber);
   return cmd;
 }
 
 void run_inspect(const InspectOptions& o) {
+  if (!o.model.empty()) return inspect_model(o.model);
   std::error_code ec;
   fs::file_status status = fs::status(o.path, ec);
   LAB_CHECK(fs::exists(status), "{}: no such file or folder (expected a .safetensors file or a checkpoint folder)", o.path);

@@ -27,7 +27,7 @@ static std::string one_line(std::string s) {
 }
 
 int main(int argc, char** argv) {
-  CLI::App app{"loralab: train, evaluate, sample from and inspect GPT checkpoints (Hugging Face folders, safetensors files)", "loralab"};
+  CLI::App app{"loralab: train (fully, LoRA, QLoRA), evaluate, sample from, quantize, merge and inspect GPT-2 and LLaMA checkpoints (Hugging Face folders, safetensors files)", "loralab"};
   app.require_subcommand(1);
   app.footer("Exit status: 0 done, 1 the command failed (e.g. a bad or missing file), 2 a bad command line, 130 training interrupted (checkpoint saved).");
   lab::tools::InspectOptions inspect;

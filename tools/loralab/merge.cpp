@@ -3,7 +3,7 @@
 #include "tools/loralab/merge.h"
 
 #include "autograd/autograd.h"
-#include "nn/gpt_checkpoint.h"
+#include "nn/causal_lm.h"
 #include "nn/lora_io.h"
 #include "tensor/factory.h"
 #include "tensor/random.h"
@@ -20,8 +20,8 @@ namespace lab::tools {
 namespace fs = std::filesystem;
 
 CLI::App* add_merge_command(CLI::App& app, MergeOptions& o) {
-  CLI::App* cmd = app.add_subcommand("merge", "Merge a LoRA adapter (PEFT's folder) into its base GPT checkpoint and write a plain checkpoint");
-  cmd->add_option("--model", o.model, "Base checkpoint folder (config.json + model.safetensors, Hugging Face GPT-2 layout)")
+  CLI::App* cmd = app.add_subcommand("merge", "Merge a LoRA adapter (PEFT's folder) into its base checkpoint (GPT-2 or LLaMA) and write a plain checkpoint");
+  cmd->add_option("--model", o.model, "Base checkpoint folder (config.json + model.safetensors or its shards, Hugging Face GPT-2 or LLaMA layout)")
       ->required()
       ->check(existing_folder("a checkpoint folder with config.json and model.safetensors"));
   cmd->add_option("--adapter", o.adapter, "Adapter folder (adapter_config.json + adapter_model.safetensors, as PEFT's save_pretrained writes)")
@@ -41,17 +41,16 @@ CLI::App* add_merge_command(CLI::App& app, MergeOptions& o) {
 }
 
 void run_merge(const MergeOptions& o) {
-  std::shared_ptr<nn::GPT> model = nn::load_gpt(o.model);
+  std::shared_ptr<nn::CausalLM> model = nn::load_causal_lm(o.model);
   model->eval();
   Generator gen(0);  // draws the A that the adapter's own A then overwrites
   const nn::AdapterConfig adapter = nn::load_adapter(*model, o.adapter, gen);
-  const nn::GPTConfig& c = model->config();
 
   // The probe: 2 windows of random ids, the same every run.
   Generator probe_gen(1234);
-  const int64_t T = std::min<int64_t>(16, c.n_positions);
+  const int64_t T = std::min<int64_t>(16, model->context_length());
   std::vector<int64_t> ids(size_t(2 * T));
-  for (int64_t& id : ids) id = int64_t(probe_gen.next_u32() % uint32_t(c.vocab_size));
+  for (int64_t& id : ids) id = int64_t(probe_gen.next_u32() % uint32_t(model->vocab_size()));
   const Tensor probe = from_vector(ids, {2, T});
   ag::NoGradGuard no_grad;
   const std::vector<float> unmerged = model->forward(probe).to_vector<float>();
@@ -63,14 +62,13 @@ void run_merge(const MergeOptions& o) {
     diff = std::max(diff, std::fabs(double(merged[i]) - double(unmerged[i])));
     scale = std::max(scale, std::fabs(double(unmerged[i])));
   }
-  nn::save_gpt(*model, o.out);
+  nn::save_causal_lm(*model, o.out);
 
   const nn::LoraConfig& l = adapter.lora;
   std::string targets = l.target_regex;
   if (targets.empty())
     for (const std::string& t : l.target_modules) targets += fmt::format("{}{}", targets.empty() ? "" : ", ", t);
-  fmt::print("model       {}: {} layers, {} heads, {} wide, context {}, vocab {}\n", o.model, c.n_layer, c.n_head, c.n_embd, c.n_positions,
-             c.vocab_size);
+  fmt::print("model       {}: {}\n", o.model, model->summary());
   fmt::print("adapter     {}: r {}, lora_alpha {}, scaling {:.6g}{}, target_modules {}\n", o.adapter, l.r, l.lora_alpha, l.scaling(),
              l.use_rslora ? " (rsLoRA: alpha / sqrt(r))" : "", targets);
   fmt::print("merged      {} layers: W += scaling * B A ({} ... {})\n", layers.size(), layers.front(), layers.back());

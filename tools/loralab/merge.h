@@ -1,6 +1,6 @@
-// `loralab merge --model DIR --adapter DIR --out DIR`: a base GPT checkpoint plus a LoRA adapter
+// `loralab merge --model DIR --adapter DIR --out DIR`: a base checkpoint (GPT-2 or LLaMA) plus a LoRA adapter
 // (PEFT's folder: adapter_config.json + adapter_model.safetensors) becomes one plain checkpoint,
-// W' = W + scaling * B A in every adapted layer (PEFT's merge_and_unload), that any GPT-2 reader loads.
+// W' = W + scaling * B A in every adapted layer (PEFT's merge_and_unload), that any reader of the family loads.
 //
 // It prints what it merged and the largest logits difference between the merged model and the
 // adapter applied unmerged, on a probe batch of seeded random ids: merging changes only rounding.

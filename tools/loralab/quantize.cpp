@@ -2,7 +2,8 @@
 #include "tools/loralab/quantize.h"
 
 #include "autograd/autograd.h"
-#include "nn/gpt_checkpoint.h"
+#include "nn/causal_lm.h"
+#include "quant/nf4_checkpoint.h"
 #include "quant/nf4.h"
 #include "quant/quantize_model.h"
 #include "tensor/all.h"
@@ -19,8 +20,8 @@ namespace lab::tools {
 namespace fs = std::filesystem;
 
 CLI::App* add_quantize_command(CLI::App& app, QuantizeOptions& o) {
-  CLI::App* cmd = app.add_subcommand("quantize", "Quantize a GPT checkpoint's linear layers to NF4 (bitsandbytes' layout, as QLoRA's base)");
-  cmd->add_option("--model", o.model, "f32 checkpoint folder (config.json + model.safetensors, Hugging Face GPT-2 layout)")
+  CLI::App* cmd = app.add_subcommand("quantize", "Quantize a GPT-2 or LLaMA checkpoint's linear layers to NF4 (bitsandbytes' layout, as QLoRA's base)");
+  cmd->add_option("--model", o.model, "Checkpoint folder (config.json + model.safetensors or its shards, Hugging Face GPT-2 or LLaMA layout; f32, bf16 or f16)")
       ->required()
       ->check(existing_folder("a checkpoint folder with config.json and model.safetensors"));
   cmd->add_option("--out", o.out, "Folder to write the NF4 checkpoint to (created if needed)")->required();
@@ -43,28 +44,27 @@ CLI::App* add_quantize_command(CLI::App& app, QuantizeOptions& o) {
 }
 
 void run_quantize(const QuantizeOptions& o) {
-  std::shared_ptr<nn::GPT> model = nn::load_gpt(o.model);
+  std::shared_ptr<nn::CausalLM> model = nn::load_causal_lm(o.model);
   model->eval();
-  const nn::GPTConfig& c = model->config();
   // a probe batch: the logits of the f32 model, to compare with the NF4 file read back
   Generator gen(0);
-  const int64_t T = std::min<int64_t>(c.n_positions, 64);
+  const int64_t T = std::min<int64_t>(model->context_length(), 64);
   std::vector<int64_t> ids(static_cast<size_t>(T));
-  for (auto& id : ids) id = int64_t(gen.next_u32() % uint32_t(c.vocab_size));
+  for (auto& id : ids) id = int64_t(gen.next_u32() % uint32_t(model->vocab_size()));
   Tensor probe = from_vector(ids, {1, T});
   Tensor reference = ag::detach(model->forward(probe));
 
   const size_t before = memory_stats(Device::cpu()).current;
-  const int64_t layers = quant::quantize_linears_to_nf4(*model, {}, o.blocksize, o.double_quant);
+  const int64_t layers = quant::quantize_for_qlora(*model, o.blocksize, o.double_quant);  // every Linear but an untied lm_head
   const size_t after = memory_stats(Device::cpu()).current;
   const size_t nf4 = quant::nf4_weight_bytes(*model), f32 = nf4 + (before - after);
-  fmt::print("{}: {} layers, {} linear layers to NF4 (block {}, double quantization {})\n", o.model, c.n_layer, layers, o.blocksize,
+  fmt::print("{}: {}; {} linear layers to NF4 (block {}, double quantization {})\n", o.model, model->summary(), layers, o.blocksize,
              o.double_quant ? "on" : "off");
   fmt::print("linear weights: {} in f32 -> {} in NF4 ({:.3f} bits a weight, from the allocator)\n", format_bytes(f32), format_bytes(nf4),
              8.0 * double(nf4) / (double(f32) / 4.0));
-  quant::save_gpt_nf4(*model, o.out);
+  quant::save_nf4_model(*model, o.out);
 
-  std::shared_ptr<nn::GPT> back = quant::load_gpt_nf4(o.out);
+  std::shared_ptr<nn::CausalLM> back = quant::load_nf4_model(o.out);
   back->eval();
   Tensor logits = ag::detach(back->forward(probe));
   double diff = 0, scale = 0;

@@ -3,12 +3,18 @@
 #include "tools/loralab/train.h"
 
 #include "data/dataset.h"
+#include "nn/causal_lm.h"
 #include "nn/gpt.h"
 #include "nn/gpt_checkpoint.h"
 #include "nn/gpt_config.h"
+#include "nn/lora.h"
+#include "nn/lora_io.h"
+#include "quant/nf4_checkpoint.h"
 #include "tensor/allocator.h"
 #include "tensor/device.h"
 #include "tools/loralab/cli_checks.h"
+#include "tools/loralab/model_files.h"
+#include "train/memory_accounting.h"
 
 #include <fmt/format.h>
 
@@ -19,7 +25,7 @@ namespace lab::tools {
 namespace fs = std::filesystem;
 
 CLI::App* add_train_command(CLI::App& app, TrainCommandOptions& o) {
-  CLI::App* cmd = app.add_subcommand("train", "Train a GPT (from scratch or from a checkpoint folder) with AdamW; resumable, Ctrl-C safe");
+  CLI::App* cmd = app.add_subcommand("train", "Train a GPT (from scratch) or a GPT-2 or LLaMA checkpoint (fully, --lora or --qlora) with AdamW; resumable, Ctrl-C safe");
   cmd->footer("Exit status: 0 done, 1 failed (bad file, mismatched checkpoint, non-finite loss), 2 bad command line, 130 interrupted (checkpoint saved).");
   train::TrainOptions& t = o.train;
   t.out_dir = "runs/train";
@@ -61,8 +67,83 @@ CLI::App* add_train_command(CLI::App& app, TrainCommandOptions& o) {
   CLI::Option* resume = cmd->add_flag("--resume", o.resume, "Resume OUT/checkpoint.safetensors, and fail if there is none (the default resumes when it exists)");
   CLI::Option* fresh = cmd->add_flag("--fresh", t.fresh, "Start over, overwriting OUT/checkpoint.safetensors");
   resume->excludes(fresh);
+  CLI::Option* lora = cmd->add_flag("--lora", o.lora, "Train LoRA adapters only (the base frozen); OUT/adapter/ in PEFT's format");
+  CLI::Option* qlora = cmd->add_flag("--qlora", o.qlora, "QLoRA: the base's linear layers to NF4 (double quantized, block 64), then LoRA");
+  lora->excludes(qlora);
+  std::vector<CLI::Option*> lora_flags = {
+      cmd->add_option("--lora-r", o.lora_r, "LoRA rank")->check(whole_number_at_least(1))->capture_default_str(),
+      cmd->add_option("--lora-alpha", o.lora_alpha, "LoRA alpha (scaling alpha / r)")->check(finite_at_least(1e-12))->capture_default_str(),
+      cmd->add_option("--lora-dropout", o.lora_dropout, "Dropout on LoRA's input")->check(CLI::Range(0.0, 0.99))->capture_default_str(),
+      cmd->add_option("--target", o.targets, "Modules to adapt, by name or suffix (PEFT's target_modules; default: c_attn for GPT-2, q_proj and v_proj for LLaMA)")};
+  cmd->add_flag("--dry-run", o.dry_run, "Read config.json and the headers only; print the memory of full fine-tuning, LoRA and QLoRA, and stop")
+      ->needs(model);
+  cmd->callback([&o] {
+    if ((o.lora || o.qlora) && o.model.empty())
+      throw CLI::ValidationError("--lora/--qlora", "fine-tunes a pretrained model: give --model DIR");
+    if (!o.lora && !o.qlora && !o.dry_run && (!o.targets.empty() || o.lora_r != 8))
+      throw CLI::ValidationError("--target/--lora-r", "only mean something with --lora or --qlora");
+  });
   return cmd;
 }
+
+namespace {
+
+bool matches(const std::string& name, const std::string& target) {
+  return name == target || (name.size() > target.size() + 1 && name.compare(name.size() - target.size() - 1, target.size() + 1, "." + target) == 0);
+}
+
+// --dry-run: the memory of one fine-tuning step, from config.json and the headers alone (train/memory_accounting.h).
+void print_dry_run(const TrainCommandOptions& o, const ModelInfo& m, const std::vector<std::string>& targets) {
+  const int64_t B = o.train.batch_size, T = o.train.seq_len > 0 ? o.train.seq_len : m.context;
+  std::vector<std::string> linear_targets;  // the names of block_linears that the targets select
+  for (const nn::LoraTarget& l : train::block_linears(m.shape))
+    for (const std::string& t : targets)
+      if (matches(l.name, t)) linear_targets.push_back(l.name);
+  LAB_CHECK(!linear_targets.empty(), "--target {}: none of {}'s block linear layers is named so", fmt::join(targets, ", "), m.family);
+  std::string names = fmt::format("{}", fmt::join(linear_targets, ","));
+  fmt::print("model       {}: {}\n", m.dir, m.summary);
+  fmt::print("parameters  {} in the files ({}); by the accounting {}, of which {} in the blocks' linear layers\n", m.parameters,
+             m.dtypes.size() == 1 ? m.dtypes.begin()->first : std::string("mixed dtypes"), train::total_parameters(m.shape),
+             train::linear_parameters(m.shape));
+  fmt::print("step        batch {} x {} tokens (--batch, --seq-len), AdamW, LoRA r {} on {}\n\n", B, T, o.lora_r, names);
+  struct Row {
+    train::FinetuneRecipe recipe;
+    train::ActivationCoefficients k;
+  };
+  // recipe(name, bits of a linear weight, of the rest, full or LoRA): f32 LoRA's A and B, f32 gradients, no master copy
+  auto recipe = [&](const char* name, double linear_bits, double other_bits, bool full) {
+    train::FinetuneRecipe r;
+    r.name = name, r.linear_bits = linear_bits, r.other_bits = other_bits, r.full = full, r.r = o.lora_r;
+    if (!full) r.lora_targets = linear_targets;
+    return r;
+  };
+  train::FinetuneRecipe full16 = recipe("full, 16-bit + f32 master", 16, 16, true);
+  full16.trainable_bits = 16, full16.grad_bits = 16, full16.master_bits = 32;  // as lesson 06's full16
+  const double nf4 = train::nf4_bits();
+  const train::ActivationCoefficients f32 = train::loralab_f32(), half = train::korthikanti_16bit(m.shape.llama);
+  std::vector<std::pair<std::string, std::vector<Row>>> tables = {
+      {"loralab (f32 compute, as this program trains)",
+       {{recipe("full fine-tuning, f32", 32, 32, true), f32},
+        {recipe("LoRA, f32 base", 32, 32, false), f32},
+        {recipe("QLoRA, NF4 + double quant base", nf4, 32, false), f32}}},
+      {"16-bit (PyTorch + PEFT: bf16 weights, f32 Adam; Korthikanti et al. activations)",
+       {{full16, half}, {recipe("LoRA, 16-bit base", 16, 16, false), half}, {recipe("QLoRA, NF4 + double quant base", nf4, 16, false), half}}}};
+  for (const auto& [title, rows] : tables) {
+    fmt::print("{}\n", title);
+    fmt::print("  {:<32} {:>12} {:>10} {:>10} {:>10} {:>12} {:>12} {:>12}\n", "recipe", "trainable", "weights", "adapters", "grads", "optimizer",
+               "activations", "total");
+    for (const Row& r : rows) {
+      const train::MemoryEstimate e = train::estimate_finetune_memory(m.shape, r.recipe, B, T, r.k);
+      auto b = [](double x) { return format_bytes(size_t(x)); };
+      fmt::print("  {:<32} {:>12} {:>10} {:>10} {:>10} {:>12} {:>12} {:>12}\n", r.recipe.name, e.trainable, b(e.weights), b(e.adapters), b(e.grads),
+                 b(e.optimizer), b(e.activations), b(e.total()));
+    }
+    fmt::print("\n");
+  }
+  fmt::print("nothing was loaded or trained (--dry-run); leave it out to train\n");
+}
+
+}  // namespace
 
 int run_train(const TrainCommandOptions& o) {
   train::TrainOptions t = o.train;
@@ -71,12 +152,18 @@ int run_train(const TrainCommandOptions& o) {
             checkpoint);
   const Device device = parse_device(o.device);
   require_device(device);
+  std::vector<std::string> targets = o.targets;
+  if (!o.model.empty() && targets.empty()) targets = read_model_config(o.model).lora_targets;
+  if (o.dry_run) {
+    print_dry_run(o, read_model_info(o.model), targets);
+    return 0;
+  }
 
-  // The model: a checkpoint folder, a config.json, or the tiny config with the size flags.
-  std::shared_ptr<nn::GPT> model;
+  // The model: a checkpoint folder (GPT-2 or LLaMA), a config.json, or the tiny config with the size flags.
+  std::shared_ptr<nn::CausalLM> model;
   if (!o.model.empty()) {
-    model = nn::load_gpt(o.model, device);
-    fmt::print("model: {} ({} parameters)\n", o.model, model->num_parameters());
+    model = load_model(o.model, device);
+    fmt::print("model: {}: {} ({} parameters)\n", o.model, model->summary(), model->num_parameters());
   } else {
     nn::GPTConfig c = o.config.empty() ? nn::tiny_gpt_config() : nn::load_gpt_config(o.config);
     if (o.n_layer) c.n_layer = o.n_layer;
@@ -90,25 +177,52 @@ int run_train(const TrainCommandOptions& o) {
     fmt::print("model: a new GPT, {} layers, {} heads, width {}, context {}, vocabulary {} ({} parameters)\n", c.n_layer, c.n_head, c.n_embd,
                c.n_positions, c.vocab_size, model->num_parameters());
   }
+  nn::LoraConfig lora;
+  if (o.lora || o.qlora) {
+    if (o.qlora) {  // as transformers' BitsAndBytesConfig(load_in_4bit, nf4, double quant): every Linear but the LM head
+      const int64_t n = quant::quantize_for_qlora(*model, 64, true);
+      fmt::print("qlora: {} linear layers to NF4 (block 64, double quantization)\n", n);
+    }
+    lora.r = o.lora_r, lora.lora_alpha = o.lora_alpha, lora.lora_dropout = o.lora_dropout, lora.target_modules = targets;
+    Generator lora_gen(t.seed + 1);
+    const nn::InjectReport r = nn::inject_lora(*model, lora, lora_gen);
+    fmt::print("lora: r {}, alpha {}, on {} modules ({}); {}\n", lora.r, lora.lora_alpha, r.wrapped.size(), fmt::join(targets, ", "),
+               nn::trainable_parameters_line(*model));
+    t.save_model = false;  // the adapter is what this run makes: OUT/adapter/
+  }
   model->name_parameters();
-  const nn::GPTConfig& c = model->config();
-  if (t.seq_len == 0) t.seq_len = c.n_positions;
+  if (t.seq_len == 0) t.seq_len = model->context_length();
   t.warmup = o.warmup >= 0 ? o.warmup : std::min<int64_t>(100, t.steps / 10);
 
   train::DataSource source = o.data;
   source.corpus_seed = t.seed;
-  train::LoadedTokens loaded = train::load_tokens(source, c.vocab_size);
+  const bool tokenizer = !o.model.empty() && o.data.token_file.empty() && has_tokenizer_files(o.model);
+  train::LoadedTokens loaded = train::load_tokens(source, tokenizer ? 256 : model->vocab_size());
+  if (tokenizer) {  // the model's own tokenizer instead of bytes
+    std::unique_ptr<data::Tokenizer> tk = tokenizer_for(o.model, model->vocab_size(), "train");
+    loaded.tokens = tk->encode(loaded.text);
+    loaded.description += ", " + tk->describe();
+  }
   data::TokenDataset dataset(std::move(loaded.tokens), 0.1, loaded.description);
   fmt::print("data: {}: {} tokens to train on, {} to validate\n", loaded.description, dataset.train_tokens(), dataset.val_tokens());
   fmt::print("training: {} steps of {} x {} x {} tokens on {}, lr {} -> {} (warmup {}), weight decay {}, clip {}; writing {}\n", t.steps,
              t.accum, t.batch_size, t.seq_len, o.device, t.lr, t.min_lr, t.warmup, t.weight_decay, t.clip, t.out_dir);
 
-  train::TrainResult r = train::train_gpt(*model, dataset, t);
+  train::TrainResult r = train::train_causal_lm(*model, dataset, t);
   if (r.status == train::TrainStatus::interrupted) return 130;
   if (r.status == train::TrainStatus::stopped) return 0;
   fmt::print("done: step {}, train loss {:.4f} (first {:.4f}), val loss {:.4f}, {:.0f} tokens/s; peak memory {}\n", r.step, r.last_train_loss,
              r.first_train_loss, r.val_loss, r.tokens_per_s, format_bytes(memory_stats(device).peak));
-  fmt::print("model: {}/model (load it with --model in eval, generate, or another train)\n", t.out_dir);
+  if (o.lora || o.qlora) {
+    nn::AdapterConfig adapter;
+    adapter.lora = lora;
+    adapter.base_model_name_or_path = o.model;
+    adapter.fan_in_fan_out = model->family() == "gpt2";  // GPT-2's Conv1D, as PEFT sets it
+    nn::save_adapter(*model, adapter, t.out_dir + "/adapter");
+    fmt::print("adapter: {}/adapter (PEFT's format: --adapter in eval and generate, or `loralab merge`)\n", t.out_dir);
+  } else {
+    fmt::print("model: {}/model (load it with --model in eval, generate, or another train)\n", t.out_dir);
+  }
   return 0;
 }
 

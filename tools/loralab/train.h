@@ -3,7 +3,11 @@
 // checkpoints, exact resume, Ctrl-C). Starts from a Hugging Face folder (--model DIR), a
 // config.json (--config FILE), or lesson 04's tiny config changed by the size flags.
 // An existing OUT/checkpoint.safetensors is resumed from (a line says so); --fresh starts over and
-// --resume insists on one. Not here: the loop itself (train/trainer.cpp), exit codes (main.cpp).
+// --resume insists on one. With --lora (or --qlora: the linear layers in NF4 first) only LoRA's A and B
+// train, on PEFT's default target modules of the family (c_attn for GPT-2; q_proj, v_proj for LLaMA)
+// or --target NAME..., and OUT/adapter/ is written in PEFT's format. --dry-run reads config.json and
+// the safetensors headers only and prints the memory full fine-tuning, LoRA and QLoRA would need
+// (train/memory_accounting.h). Not here: the loop itself (train/trainer.cpp), exit codes (main.cpp).
 #pragma once
 
 #include "train/data_source.h"
@@ -13,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace lab::tools {
 
@@ -25,6 +30,11 @@ struct TrainCommandOptions {
   int64_t warmup = -1;        // -1: a tenth of the steps, at most 100
   std::string device = "cpu";
   bool resume = false;  // --resume: an error when there is no checkpoint to resume
+  bool lora = false, qlora = false;  // train LoRA adapters (on an NF4 base with qlora)
+  int64_t lora_r = 8;
+  double lora_alpha = 16, lora_dropout = 0;
+  std::vector<std::string> targets;  // --target: module names (PEFT's list form); empty: the family's default
+  bool dry_run = false;              // print the memory estimate and stop
 };
 
 CLI::App* add_train_command(CLI::App& app, TrainCommandOptions& options);
