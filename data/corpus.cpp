@@ -162,7 +162,7 @@ public:
   void description() {
     cast_people();
     for (const Item& it : items_) say("{} has {} {} {}.", name(it.owner), article(it.colour), it.colour, it.object);
-    int facts = 2 + int(uniform_index(gen_, 3));
+    int facts = 3 + int(uniform_index(gen_, 3));
     for (int f = 0; f < facts; f++) {
       for (int attempt = 0; attempt < 8; attempt++) {  // a fact said already is drawn again
         size_t before = out_.size();
@@ -177,11 +177,11 @@ public:
   void description_fact() {
     const Item& it = some_item();
     const world::Person& owner = person(it.owner);
-    switch (uniform_index(gen_, 5)) {
-      case 0: say("{}'s {} is {}.", owner.name, it.object, it.colour); break;
-      case 1: say("The {} {} is {}'s.", it.colour, it.object, owner.name); break;
-      case 2: say("{} likes {} {}.", owner.name, owner.his, it.object); break;
-      case 3: say("The {} {} is {}.", it.colour, it.object, pick(gen_, world::sizes)); break;
+    switch (uniform_index(gen_, 8)) {
+      case 0: case 1: case 2: say("{}'s {} is {}.", owner.name, it.object, it.colour); break;
+      case 3: case 4: say("The {} {} is {}'s.", it.colour, it.object, owner.name); break;
+      case 5: say("{} likes {} {}.", owner.name, owner.his, it.object); break;
+      case 6: say("The {} {} is {}.", it.colour, it.object, pick(gen_, world::sizes)); break;
       default: say("{} keeps {} {} at the {}.", owner.name, owner.his, it.object, pick(gen_, world::places)); break;
     }
   }
@@ -207,8 +207,8 @@ std::string generate_corpus(uint64_t seed, int64_t n_bytes) {
   out.reserve(size_t(n_bytes) + 1024);
   while (int64_t(out.size()) < n_bytes) {
     Paragraph p(gen, out);
-    // 3 stories for every 2 descriptions
-    if (uniform_index(gen, 5) < 3) p.story();
+    // 1 story for every description
+    if (uniform_index(gen, 2) < 1) p.story();
     else p.description();
   }
   out.resize(size_t(n_bytes));

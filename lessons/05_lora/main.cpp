@@ -7,6 +7,7 @@
 #include "autograd/autograd.h"
 #include "data/byte_tokenizer.h"
 #include "data/task2.h"
+#include "lessons/common/base_model.h"
 #include "lessons/common/lesson.h"
 #include "nn/gpt_checkpoint.h"
 #include "nn/lora.h"
@@ -56,8 +57,8 @@ std::shared_ptr<nn::GPT> base_model(const std::string& dir, bool quick, const le
     return nn::load_gpt(dir, opt.device);
   }
   nn::GPTConfig c = nn::tiny_gpt_config();  // lesson 04's model: 4 layers, width 128, context 128
-  train::TrainOptions t;                      // and its training options (lessons/04_tiny_transformer/main.cpp)
-  t.steps = 600, t.batch_size = 16, t.seq_len = c.n_positions, t.lr = 3e-3, t.min_lr = 3e-4, t.warmup = 30, t.eval_every = 0;
+  train::TrainOptions t = lesson::base_training_options();  // and its training options (lessons/common/base_model.h)
+  t.seq_len = c.n_positions, t.eval_every = 0, t.save_every = 0;
   if (quick) c.n_layer = 2, t.steps = 30, t.batch_size = 8, t.warmup = 3;  // --quick: a half-depth base in seconds; width, context kept
   t.seed = opt.seed, t.out_dir = fs::path(dir).parent_path().string(), t.fresh = true;
   fmt::print("no base model in {}: training one now with lesson 04's loop ({} layers, width {}, context {}, {} steps;\n"

@@ -4,6 +4,7 @@
 // by side; then the same arithmetic for LLaMA-7B and 65B, where the difference decides which GPU you need.
 // README.md beside this file has the math; quant/quantize_model.h and train/memory_accounting.h are new here.
 #include "data/task.h"
+#include "lessons/common/base_model.h"
 #include "lessons/common/lesson.h"
 #include "nn/gpt_checkpoint.h"
 #include "nn/lora.h"
@@ -33,32 +34,6 @@ struct Outcome {
   double test_loss = 0, accuracy = 0;
 };
 
-// The pretrained base: lesson 04's model if it is there and its context holds a task example,
-// else a smaller one trained here with lesson 04's loop (train/trainer.h) on the same corpus.
-std::string base_model(const std::string& base, const lesson::Options& opt) {
-  const std::string config = base + "/config.json";
-  if (std::filesystem::exists(config) && nn::load_gpt_config(config).n_positions >= data::kTaskMaxExampleBytes) {
-    fmt::print("base: {} (lesson 04's model)\n", base);
-    return base;
-  }
-  nn::GPTConfig c = nn::tiny_gpt_config();  // context 128: a whole task example fits
-  train::TrainOptions t;
-  t.steps = 300, t.batch_size = 16, t.lr = 3e-3, t.min_lr = 3e-4, t.warmup = 30, t.eval_every = 0, t.weight_decay = 0.1;
-  if (opt.quick) c.n_layer = 2, c.n_embd = 64, t.steps = 10, t.batch_size = 4, t.warmup = 1;
-  t.seq_len = c.n_positions, t.seed = opt.seed, t.out_dir = opt.out_dir + "/base", t.fresh = true, t.quiet = opt.quick;
-  fmt::print("no usable base at {} (run ./lab run 04 first to use lesson 04's); training one: {} layers, width {}, context {}, {} steps\n",
-             base, c.n_layer, c.n_embd, c.n_positions, t.steps);
-  train::DataSource source;
-  source.corpus_seed = opt.seed, source.corpus_bytes = opt.quick ? 100000 : 400000;
-  train::LoadedTokens loaded = train::load_tokens(source, c.vocab_size);
-  data::TokenDataset dataset(std::move(loaded.tokens), 0.1, loaded.description);
-  Generator gen(opt.seed);
-  nn::GPT model(c, gen);
-  train::TrainResult r = train::train_gpt(model, dataset, t);
-  if (r.status != train::TrainStatus::finished) throw lesson::Interrupted{};
-  return t.out_dir + "/model";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -84,7 +59,7 @@ int main(int argc, char** argv) {
     lora.lora_alpha = 2.0 * double(lora.r);
 
     lesson::section("1. The base model and the task");
-    const std::string base_dir = base_model(base, opt);
+    const std::string base_dir = lesson::find_or_train_base(base, opt);
     const std::vector<data::TaskExample> train_set = data::make_task(opt.seed, n_train, data::TaskSplit::train);
     const std::vector<data::TaskExample> test_set = data::make_task(opt.seed, n_test, data::TaskSplit::test);
     fmt::print("{} training examples, {} test examples, e.g.\n{}{}\n", train_set.size(), test_set.size(), train_set[0].prompt, train_set[0].answer);

@@ -3,6 +3,7 @@
 // score, are known in advance; a randomly initialized model on the real task is then scored by hand
 // from the answers evaluate_task returns.
 #include "train/task_eval.h"
+#include "train/copy_probe.h"
 
 #include "autograd/autograd.h"
 #include "data/task.h"
@@ -119,4 +120,54 @@ TEST_CASE("evaluate_task refuses a model that is not byte-level, and a non-posit
   CHECK_THROWS_WITH(train::evaluate_task(model, examples), Catch::Contains("byte-level") && Catch::Contains("vocab_size 300"));
   auto byte_model = constant_model('a');
   CHECK_THROWS_WITH(train::evaluate_task(*byte_model, examples, 0), Catch::Contains("max_answer_tokens must be positive"));
+}
+
+// --- copy_probe (train/copy_probe.h): the base's copying, before any fine-tuning.
+TEST_CASE("copy_probe asks about one of its facts and scores greedy answers exactly") {
+  nn::GPTConfig c = small_config();
+  c.n_positions = 128;  // the probe's prompts are up to about 90 bytes
+  Generator gen(2);
+  nn::GPT model(c, gen);
+  for (int64_t facts = 1; facts <= 3; facts++) {
+    train::CopyProbeResult r = train::copy_probe(model, facts, 5, 7);
+    CHECK(r.facts == facts);
+    CHECK(r.total == 5);
+    CHECK(r.correct >= 0);
+    CHECK(r.correct <= 5);
+    CHECK(r.accuracy == Approx(double(r.correct) / 5));
+    // "A has a C O. B has a C' O'. A's O is": `facts` facts, then the question.
+    size_t has = 0;
+    for (size_t at = r.example_prompt.find(" has "); at != std::string::npos; at = r.example_prompt.find(" has ", at + 1)) has++;
+    CHECK(int64_t(has) == facts);
+    CHECK(r.example_prompt.size() > 3);
+    CHECK(r.example_prompt.substr(r.example_prompt.size() - 3) == " is");
+    // The same seed, the same prompts and answers.
+    train::CopyProbeResult again = train::copy_probe(model, facts, 5, 7);
+    CHECK(again.example_prompt == r.example_prompt);
+    CHECK(again.correct == r.correct);
+  }
+  CHECK(train::copy_probe(model, 2, 3, 8).example_prompt != train::copy_probe(model, 2, 3, 9).example_prompt);
+}
+
+TEST_CASE("copy_probe scores a model that never writes a colour at zero, and refuses bad arguments") {
+  // A model that writes ' ' forever (as constant_model, with a context the prompts fit) never
+  // produces " colour.".
+  nn::GPTConfig c = small_config();
+  c.n_positions = 128;
+  Generator gen(1);
+  nn::GPT model(c, gen);
+  model.parameter("ln_f.weight").fill_(0);
+  model.parameter("ln_f.bias").fill_(0);
+  model.parameter("ln_f.bias").at<float>({0}) = 1;
+  model.parameter("wte.weight").select(1, 0).fill_(0);
+  model.parameter("wte.weight").at<float>({' ', 0}) = 1;
+  train::CopyProbeResult r = train::copy_probe(model, 2, 4, 0);
+  CHECK(r.correct == 0);
+  CHECK(r.example_generated == std::string(8, ' '));
+  CHECK_THROWS_WITH(train::copy_probe(model, 0, 4, 0), Catch::Contains("facts is 0"));
+  CHECK_THROWS_WITH(train::copy_probe(model, 1, 0, 0), Catch::Contains("count is 0"));
+  nn::GPT short_context(small_config(), gen);  // context 16: no prompt fits
+  CHECK_THROWS_WITH(train::copy_probe(short_context, 1, 1, 0), Catch::Contains("does not fit"));
+  nn::GPT big_vocab(small_config(300), gen);
+  CHECK_THROWS_WITH(train::copy_probe(big_vocab, 1, 1, 0), Catch::Contains("byte-level"));
 }
