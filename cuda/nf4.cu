@@ -7,6 +7,7 @@
 // reference's order. So tests/cuda/test_cuda_nf4.cpp can ask for the same bytes, not a tolerance.
 // Code books go to shared memory at the start of each block (a dynamic index into a kernel
 // parameter would spill it to local memory).
+#include "cuda/dynamic_code.cuh"
 #include "cuda/launch.cuh"
 #include "cuda/matmul.h"
 #include "cuda/nf4.h"
@@ -56,25 +57,6 @@ __device__ float warp_absmax(float m) {
 __device__ float block_absmax(const NF4Weight& w, const float* map, int64_t b) {
   if (w.absmax) return w.absmax[b];
   return __fadd_rn(__fmul_rn(map[w.qabsmax[b]], w.absmax2[b / w.blocksize2]), w.offset);
-}
-
-// bitsandbytes' dQuantize<0> (quant/double_quant.cpp dynamic_code), on the shared copy of the map
-__device__ uint8_t dynamic_code(const float* code, float x) {
-  int pivot = 127, upper_pivot = 255, lower_pivot = 0;
-  float lower = -1.0f, upper = 1.0f;
-  float val = code[pivot];
-  for (int i = 64; i > 0; i >>= 1) {
-    if (x > val) {
-      lower_pivot = pivot, lower = val, pivot += i;
-    } else {
-      upper_pivot = pivot, upper = val, pivot -= i;
-    }
-    val = code[pivot];
-  }
-  if (upper_pivot == 255) upper = code[upper_pivot];
-  if (lower_pivot == 0) lower = code[lower_pivot];
-  if (x > val) return uint8_t(x > __fmul_rn(__fadd_rn(upper, val), 0.5f) ? upper_pivot : pivot);
-  return uint8_t(x < __fmul_rn(__fadd_rn(lower, val), 0.5f) ? lower_pivot : pivot);
 }
 
 // v1: a warp per NF4 block (grid-stride over blocks). Lanes read neighbouring values for the max,

@@ -60,12 +60,26 @@ bool Optimizer::has_update(size_t i) const {
   return true;
 }
 
+Tensor Optimizer::make_slot(const Slot& slot, size_t i) const {
+  if (!slot.per_element) return scalar(0, DType::i64);
+  const Tensor& p = params_[i];
+  // blocks = ceil(numel / block_size)
+  const Shape shape = slot.block_size > 0 ? Shape{(p.numel() + slot.block_size - 1) / slot.block_size} : p.shape();
+  return zeros(shape, slot.dtype.value_or(p.dtype()), p.device());
+}
+
 std::map<std::string, Tensor>& Optimizer::state_for(size_t i) {
   std::map<std::string, Tensor>& s = state_[i];
   if (s.empty())
-    for (const Slot& slot : slots())
-      s[slot.name] = slot.per_element ? zeros_like(params_[i]) : scalar(0, DType::i64);
+    for (const Slot& slot : slots_for(i)) s[slot.name] = make_slot(slot, i);
   return s;
+}
+
+size_t Optimizer::state_bytes() const {
+  size_t total = 0;
+  for (const auto& s : state_)
+    for (const auto& [name, t] : s) total += t.nbytes();
+  return total;
 }
 
 NamedTensors Optimizer::state_dict() const {
@@ -96,14 +110,19 @@ static bool parse_state_key(const std::string& key, size_t* index, std::string* 
 }
 
 void Optimizer::load_state_dict(const std::map<std::string, Tensor>& tensors, const std::string& source) {
-  const std::vector<Slot> slot_list = slots();
   std::vector<std::string> missing, unexpected, wrong;
   // Is `t` a valid value for `slot` of parameter i? Appends to `wrong` if not.
-  auto check = [&](const std::string& key, const Tensor& t, const Slot& slot, const Tensor& param) {
+  auto check = [&](const std::string& key, const Tensor& t, const Slot& slot, size_t i) {
     if (slot.per_element) {
-      if (t.shape() != param.shape() || t.dtype() != param.dtype())
-        wrong.push_back(fmt::format("{}: expected {} {} (the parameter's), found {} {}", key, shape_str(param.shape()),
-                                    dtype_name(param.dtype()), shape_str(t.shape()), dtype_name(t.dtype())));
+      const Tensor& param = params_[i];
+      const Shape shape = slot.block_size > 0 ? Shape{(param.numel() + slot.block_size - 1) / slot.block_size} : param.shape();
+      const DType dtype = slot.dtype.value_or(param.dtype());
+      const std::string whose = slot.block_size > 0 ? fmt::format("one per block of {} of the parameter's {} elements",
+                                                                  slot.block_size, param.numel())
+                                                    : "the parameter's";
+      if (t.shape() != shape || t.dtype() != dtype)
+        wrong.push_back(fmt::format("{}: expected {} {} ({}), found {} {}", key, shape_str(shape), dtype_name(dtype), whose,
+                                    shape_str(t.shape()), dtype_name(t.dtype())));
     } else {
       try {
         count_value(t);
@@ -124,7 +143,7 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& tensors, co
       continue;
     }
     bool known = false;
-    for (const Slot& s : slot_list) known = known || s.name == slot;
+    for (const Slot& s : slots_for(i)) known = known || s.name == slot;
     if (known)
       with_state.insert(i);
     else
@@ -134,15 +153,15 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& tensors, co
   if (step == tensors.end())
     missing.push_back("step");
   else
-    check("step", step->second, Slot{"step", false}, Tensor());
+    check("step", step->second, Slot{"step", false}, 0);
   for (size_t i : with_state) {
-    for (const Slot& slot : slot_list) {
+    for (const Slot& slot : slots_for(i)) {
       const std::string key = fmt::format("state.{}.{}", i, slot.name);
       const auto it = tensors.find(key);
       if (it == tensors.end())
         missing.push_back(key);
       else
-        check(key, it->second, slot, params_[i]);
+        check(key, it->second, slot, i);
     }
   }
   if (!missing.empty() || !unexpected.empty() || !wrong.empty()) {
@@ -156,10 +175,10 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& tensors, co
   // Everything checked: now replace the state, copying each tensor onto its parameter's device.
   std::vector<std::map<std::string, Tensor>> state(params_.size());
   for (size_t i : with_state) {
-    for (const Slot& slot : slot_list) {
+    for (const Slot& slot : slots_for(i)) {
       const Tensor& t = tensors.at(fmt::format("state.{}.{}", i, slot.name));
       if (slot.per_element) {
-        Tensor copy = Tensor::empty(params_[i].shape(), params_[i].dtype(), params_[i].device());
+        Tensor copy = make_slot(slot, i);
         copy.copy_(t);
         state[i][slot.name] = copy;
       } else {

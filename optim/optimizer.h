@@ -14,6 +14,7 @@
 #include "tensor/tensor.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ public:
   const std::vector<Tensor>& params() const { return params_; }
   // The state tensors of parameter i by name; empty until its first update.
   const std::map<std::string, Tensor>& state(size_t i) const { return state_.at(i); }
+  // Bytes of every state tensor held now (counts included), on whatever device each lives; the paged
+  // optimizers add their pages, wherever they are (optim/paged_adamw.h).
+  virtual size_t state_bytes() const;
 
   // "step" and every state tensor (on its own device; save() packs them for the file).
   virtual NamedTensors state_dict() const;
@@ -52,11 +56,23 @@ protected:
 
   // One named state tensor a parameter gets at its first update. per_element: shaped like the
   // parameter, its dtype, on its device (moments, momentum); else an i64 [] count on the CPU.
+  // A per_element slot may name another dtype (8-bit codes: u8), and with block_size > 0 holds one
+  // value per block of the flattened parameter instead: 1-D [ceil(numel / block_size)] (absmax).
   struct Slot {
     std::string name;
     bool per_element = true;
+    std::optional<DType> dtype = std::nullopt;  // per_element only; unset: the parameter's
+    int64_t block_size = 0;                     // per_element only; 0: shaped like the parameter
   };
   virtual std::vector<Slot> slots() const = 0;
+  // The slots of parameter i; the same for every parameter unless overridden (AdamW8bit keeps
+  // f32 state for small parameters, 8-bit for large ones).
+  virtual std::vector<Slot> slots_for(size_t i) const {
+    (void)i;
+    return slots();
+  }
+  // What slot of parameter i starts as: zeros of its shape and dtype on the parameter's device, or a count of 0.
+  Tensor make_slot(const Slot& slot, size_t i) const;
   virtual std::map<std::string, std::string> hyperparameters() const = 0;
 
   // Whether step() updates parameter i now: it requires grad and has one. Checks that grad and

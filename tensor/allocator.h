@@ -5,6 +5,9 @@
 // not fit (OutOfMemory names the request, what is in use and the budget), which lets a laptop
 // pretend to be a small GPU and gives the paged optimizer something to page against.
 //
+// A memory-pressure handler (the page manager of optim/page_manager.h) may free room before a budget
+// refuses: the allocator asks it, then tries again. The host pool is CPU memory outside every budget,
+// where that page manager keeps the pages it moved out; it is measured all the same.
 // Not here: caching of freed blocks (each free goes straight back to the system or to cudaFree).
 #pragma once
 
@@ -12,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace lab {
@@ -29,6 +33,25 @@ void deallocate(Device device, void* ptr, size_t bytes);
 MemoryStats memory_stats(Device device);
 void reset_peak_memory(Device device);
 void set_memory_budget(Device device, size_t bytes);  // 0 removes the budget
+
+// Called when an allocation of `device` would pass its budget by `needed` bytes, before OutOfMemory is
+// thrown: it frees what it can (e.g. evicts least recently used pages) and returns the bytes it freed.
+// Handlers run in the order they were added, outside the allocator's lock, until enough is free; an
+// allocation made while a handler runs (on that thread) gets no handler, so a handler never recurses.
+using MemoryPressureHandler = std::function<size_t(size_t needed)>;
+uint64_t add_memory_pressure_handler(Device device, MemoryPressureHandler handler);  // returns its id
+void remove_memory_pressure_handler(uint64_t id);                                   // unknown ids are ignored
+
+// Bytes that another allocator holds on `device` (cudaMallocManaged pages resident on the GPU),
+// counted in its stats and against its budget exactly as allocate() counts (pressure handlers, then
+// OutOfMemory), without allocating anything. uncharge_memory gives them back.
+void charge_memory(Device device, size_t bytes);
+void uncharge_memory(Device device, size_t bytes);
+
+// The host pool: plain CPU memory (64-byte aligned) outside every budget, with its own stats.
+void* allocate_host(size_t bytes);
+void deallocate_host(void* ptr, size_t bytes);
+MemoryStats host_memory_stats();
 
 // "64MB", "1.5GiB", "4096" -> bytes (KB/MB/GB are 1000-based, KiB/MiB/GiB 1024-based).
 size_t parse_bytes(const std::string& text);

@@ -6,7 +6,9 @@
 #include "data/byte_tokenizer.h"
 #include "data/world.h"
 #include "optim/adamw.h"
+#include "optim/adamw8bit.h"
 #include "optim/clip.h"
+#include "optim/paged_adamw.h"
 #include "quant/linear4bit.h"
 #include "tensor/allocator.h"
 #include "tensor/factory.h"
@@ -33,9 +35,13 @@ struct TaskBatch {
 
 // Row i: ids = bytes[0 .. n-2], targets = bytes[1 .. n-1] with bytes = prompt + answer + '\n'.
 // A target whose byte belongs to the prompt is ignored when answer_only; padding is ignored always.
-TaskBatch make_batch(const std::vector<const data::TaskExample*>& rows, bool answer_only, int64_t n_positions) {
+// T is the longest row's n - 1, or pad_to if that is longer.
+TaskBatch make_batch(const std::vector<const data::TaskExample*>& rows, bool answer_only, int64_t n_positions, int64_t pad_to = 0) {
   int64_t T = 1;
   for (const data::TaskExample* e : rows) T = std::max<int64_t>(T, int64_t(e->prompt.size() + e->answer.size()));  // n - 1
+  LAB_CHECK(pad_to <= n_positions, "fine-tuning: cannot pad a batch to {} tokens, the model's context is {} (HINT: pad_to <= n_positions)",
+            pad_to, n_positions);
+  T = std::max(T, pad_to);
   LAB_CHECK(T <= n_positions,
             "fine-tuning: an example of {} bytes does not fit the model's context of {} tokens (prompt '{}') "
             "(HINT: a model with n_positions >= {}, e.g. lesson 04 with --context 128)",
@@ -83,7 +89,58 @@ private:
   bool was_training_;
 };
 
+// The optimizer of options.optimizer, and where its learning rate lives.
+struct MadeOptimizer {
+  std::unique_ptr<Optimizer> optimizer;
+  AdamWOptions* options = nullptr;
+};
+
+MadeOptimizer make_optimizer(const std::vector<Tensor>& trainable, const FinetuneOptions& o) {
+  const AdamWOptions adam{o.lr, 0.9, 0.999, 1e-8, o.weight_decay};
+  MadeOptimizer made;
+  switch (o.optimizer) {
+    case OptimizerKind::adamw: {
+      auto opt = std::make_unique<AdamW>(trainable, adam);
+      made.options = &opt->options(), made.optimizer = std::move(opt);
+      break;
+    }
+    case OptimizerKind::paged_adamw: {
+      auto opt = std::make_unique<PagedAdamW>(trainable, adam, o.page_bytes);
+      made.options = &opt->options(), made.optimizer = std::move(opt);
+      break;
+    }
+    case OptimizerKind::adamw8bit: {
+      auto opt = std::make_unique<AdamW8bit>(trainable, adam);
+      made.options = &opt->options(), made.optimizer = std::move(opt);
+      break;
+    }
+    case OptimizerKind::paged_adamw8bit: {
+      auto opt = std::make_unique<PagedAdamW8bit>(trainable, adam, Adam8bitOptions{}, o.page_bytes);
+      made.options = &opt->options(), made.optimizer = std::move(opt);
+      break;
+    }
+  }
+  return made;
+}
+
+// The pager of a paged optimizer, or null.
+const PageManager* pager_of(const Optimizer& optimizer) {
+  if (auto* p = dynamic_cast<const PagedAdamW*>(&optimizer)) return &p->pager();
+  if (auto* p = dynamic_cast<const PagedAdamW8bit*>(&optimizer)) return &p->pager();
+  return nullptr;
+}
+
 }  // namespace
+
+std::string optimizer_name(OptimizerKind kind) {
+  switch (kind) {
+    case OptimizerKind::adamw: return "AdamW";
+    case OptimizerKind::paged_adamw: return "PagedAdamW";
+    case OptimizerKind::adamw8bit: return "AdamW8bit";
+    case OptimizerKind::paged_adamw8bit: return "PagedAdamW8bit";
+  }
+  return "?";
+}
 
 FinetuneResult finetune_on_task(nn::GPT& model, const std::vector<data::TaskExample>& train, const FinetuneOptions& o) {
   LAB_CHECK(o.steps >= 1, "finetune_on_task: steps must be at least 1, got {}", o.steps);
@@ -102,13 +159,15 @@ FinetuneResult finetune_on_task(nn::GPT& model, const std::vector<data::TaskExam
             "(HINT: model.unfreeze() for full fine-tuning, or nn::inject_lora for LoRA)");
   const Device device = trainable.front().device();
 
-  AdamW optimizer(trainable, {o.lr, 0.9, 0.999, 1e-8, o.weight_decay});
+  MadeOptimizer made = make_optimizer(trainable, o);
+  Optimizer& optimizer = *made.optimizer;
   FinetuneResult result;
   result.weight_bytes = weight_bytes_of(model);
   for (const Tensor& p : trainable) result.grad_bytes += p.nbytes();
   // Everything alive before the first step (these weights, other models, ...) is the baseline.
   const size_t baseline = memory_stats(device).current;
-  reset_peak_memory(device);
+  const size_t others = baseline > result.weight_bytes ? baseline - result.weight_bytes : 0;  // not this model's
+  size_t peak = baseline;
 
   ModeGuard train_mode(model, true);
   Progress progress(o.steps, "finetune");
@@ -120,8 +179,9 @@ FinetuneResult finetune_on_task(nn::GPT& model, const std::vector<data::TaskExam
     Generator batch_gen(step_seed(o.seed, step, 0, 0));
     model.dropout_generator() = Generator(step_seed(o.seed, step, 0, 1));
     for (auto& row : rows) row = &train[size_t(data::world::uniform_index(batch_gen, int64_t(train.size())))];
-    TaskBatch b = make_batch(rows, o.loss_on_answer_only, model.config().n_positions);
+    TaskBatch b = make_batch(rows, o.loss_on_answer_only, model.config().n_positions, o.pad_to ? o.pad_to(step) : 0);
 
+    reset_peak_memory(device);  // each step's own peak; the call's is the largest of them
     optimizer.zero_grad();
     Tensor loss = model.loss(b.ids.to(device), b.targets.to(device), kIgnore);
     const double value = loss.item<double>();
@@ -130,22 +190,29 @@ FinetuneResult finetune_on_task(nn::GPT& model, const std::vector<data::TaskExam
     ag::backward(loss);
     loss = Tensor();
     if (o.clip > 0) clip_grad_norm(trainable, o.clip);
-    optimizer.options().lr = schedule.at(step);
+    made.options->lr = schedule.at(step);
     optimizer.step();
     optimizer.zero_grad();
+    const size_t step_peak = memory_stats(device).peak;
+    peak = std::max(peak, step_peak);
+    result.step_peak_bytes.push_back(step_peak > others ? step_peak - others : 0);
     result.losses.push_back(value);
-    if (!o.quiet) progress.update(step + 1, {{"loss", value}, {"lr", optimizer.options().lr}});
+    if (o.after_step) o.after_step(step, optimizer);
+    if (!o.quiet) progress.update(step + 1, {{"loss", value}, {"lr", made.options->lr}});
   }
   if (!o.quiet) progress.finish();
   result.seconds_per_step = std::chrono::duration<double>(Clock::now() - start).count() / double(o.steps);
 
-  // AdamW's m and v of every trained parameter (not its step counts: one i64 scalar each, on the CPU)
+  // AdamW's m and v of every trained parameter (not its step counts: one i64 scalar each, on the CPU);
+  // a paged optimizer's are in its pages, on the device or on the host
   for (size_t i = 0; i < trainable.size(); i++)
     for (const auto& [name, t] : optimizer.state(i))
       if (t.dim() > 0) result.optimizer_bytes += t.nbytes();
+  if (const PageManager* pager = pager_of(optimizer)) {
+    result.optimizer_bytes += pager->resident_bytes();
+    result.optimizer_host_bytes = pager->host_bytes();
+  }
   // peak of the call = what was there before, minus what was not this model's, plus what the steps added
-  const size_t peak = memory_stats(device).peak;
-  const size_t others = baseline > result.weight_bytes ? baseline - result.weight_bytes : 0;
   result.peak_bytes = peak > others ? peak - others : 0;
   const size_t fixed = result.weight_bytes + result.grad_bytes + result.optimizer_bytes;
   result.activation_bytes = result.peak_bytes > fixed ? result.peak_bytes - fixed : 0;

@@ -1,6 +1,7 @@
 // Fine-tuning on the task (train/finetune.h) with a tiny GPT (1 layer, 32 wide, context 128): the
 // loss falls, only what requires grad changes, the same seed gives the same run, padding does not
-// change task_loss, the memory split adds up to what the parameters say, and bad inputs are errors.
+// change task_loss, the memory split adds up to what the parameters say, and bad inputs are errors;
+// the optimizer choice (PagedAdamW = AdamW bit for bit), the pad_to hook (lesson 07's spike), after_step.
 #include <catch2/catch.hpp>
 
 #include "autograd/autograd.h"
@@ -10,6 +11,7 @@
 #include "tensor/all.h"
 #include "train/finetune.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace lab;
@@ -143,4 +145,37 @@ TEST_CASE("finetune_on_task: errors name what is wrong") {
     CHECK_THROWS_WITH(train::finetune_on_task(*model, {}, quick_options(1)), Catch::Contains("no training examples"));
     CHECK_THROWS_WITH(train::task_loss(*model, {}), Catch::Contains("no examples"));
   }
+}
+
+TEST_CASE("finetune_on_task: PagedAdamW gives AdamW's run bit for bit, pad_to grows a step's peak, after_step sees every step") {
+  const auto train_set = data::make_task(1, 100, data::TaskSplit::train);
+  train::FinetuneOptions o = quick_options(6);
+  o.pad_to = [](int64_t step) { return step == 3 ? int64_t(128) : int64_t(0); };  // step 4 padded to the whole context
+  auto a = fresh_model(), b = fresh_model();
+  const train::FinetuneResult plain = train::finetune_on_task(*a, train_set, o);
+  train::FinetuneOptions po = o;
+  po.optimizer = train::OptimizerKind::paged_adamw;
+  po.page_bytes = 4096;
+  std::vector<int64_t> seen;
+  po.after_step = [&](int64_t step, const Optimizer& opt) {
+    seen.push_back(step);
+    CHECK(opt.name() == "PagedAdamW");
+  };
+  const train::FinetuneResult paged = train::finetune_on_task(*b, train_set, po);
+  CHECK(paged.losses == plain.losses);
+  CHECK(seen == std::vector<int64_t>{0, 1, 2, 3, 4, 5});
+  const auto pa = a->parameters(), pb = b->parameters();
+  for (size_t i = 0; i < pa.size(); i++) CHECK(same_values(pa[i], pb[i]));
+  // the state is all paged: none left in tensors, all of it on the device (no budget), as many bytes as AdamW's
+  CHECK(paged.optimizer_bytes == plain.optimizer_bytes);
+  CHECK(paged.optimizer_host_bytes == 0);
+  // the padded step holds more activations than any other (128 positions instead of at most 112)
+  REQUIRE(plain.step_peak_bytes.size() == 6);
+  for (size_t s = 0; s < 6; s++)
+    if (s != 3) CHECK(plain.step_peak_bytes[3] > plain.step_peak_bytes[s]);
+  CHECK(plain.peak_bytes == *std::max_element(plain.step_peak_bytes.begin(), plain.step_peak_bytes.end()));
+  // padding past the context is an error
+  train::FinetuneOptions bad = o;
+  bad.pad_to = [](int64_t) { return int64_t(129); };
+  CHECK_THROWS_WITH(train::finetune_on_task(*a, train_set, bad), Catch::Contains("cannot pad a batch to 129 tokens"));
 }
