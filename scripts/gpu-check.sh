@@ -5,8 +5,8 @@
 # messages), run the benchmarks, then print one summary table. The CPU tests are `./lab test`'s job.
 #
 # Full logs go to ${OUT:-build/gpu}/ (configure.log, build.log, ctest.log, bench_cuda.log/.json,
-# bench_matmul.log, summary.txt). Exit status: 0 only when the build, every GPU test and the GPU
-# benchmarks succeeded. Meant to fit in one call of under 9 minutes on 16 cores, build included.
+# bench_sgemm.log/.json, bench_matmul.log, summary.txt). Exit status: 0 only when the build, every
+# GPU test and the GPU benchmarks succeeded. Meant to fit in one call of under 9 minutes on 16 cores, build included.
 # Usage: scripts/gpu-check.sh
 set -euo pipefail
 
@@ -21,7 +21,7 @@ die() { printf 'gpu-check: %s\n' "$*" >&2; exit 1; }
 fail_with_log() { tail -n 40 "$2" >&2; die "$1 failed (full log: $2)"; }
 
 say "dependencies"
-packages=(cmake ninja-build libfmt-dev catch2 nlohmann-json3-dev libcli11-dev libbenchmark-dev libopenblas-dev)
+packages=(cmake ninja-build libfmt-dev catch2 nlohmann-json3-dev libcli11-dev libbenchmark-dev libopenblas-dev libpcre2-dev)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]} > 0)); then
@@ -51,7 +51,7 @@ cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITEC
 cmake --build "$BUILD" --target help >"$LOGS/targets.log" 2>&1 || fail_with_log "listing targets" "$LOGS/targets.log"
 grep -q '^test_cuda:' "$LOGS/targets.log" || die "no test_cuda target: CMake did not find nvcc (see $LOGS/configure.log)"
 targets=(test_cuda bench_cuda)
-for t in bench_quant_nf4 bench_matmul; do grep -q "^$t:" "$LOGS/targets.log" && targets+=("$t"); done
+for t in bench_cuda_sgemm bench_quant_nf4 bench_cuda_nf4_kernels bench_matmul; do grep -q "^$t:" "$LOGS/targets.log" && targets+=("$t"); done
 
 say "build ${targets[*]} with $(nproc) jobs"
 start=$SECONDS
@@ -95,10 +95,24 @@ timeout 300 "$BUILD/bench/bench_cuda" --benchmark_min_time=0.2 --benchmark_out="
   --benchmark_out_format=json >"$LOGS/bench_cuda.log" 2>&1 || bench_status=$?
 cat "$LOGS/bench_cuda.log"
 
+# Every numbered SGEMM version beside cuBLAS (and the GPU's FP32 peak); it prints its own table at the end.
+if [[ -x $BUILD/bench/bench_cuda_sgemm ]]; then
+  timeout 300 "$BUILD/bench/bench_cuda_sgemm" --benchmark_min_time=0.1 --benchmark_out="$LOGS/bench_sgemm.json" \
+    --benchmark_out_format=json >"$LOGS/bench_sgemm.log" 2>&1 || { bench_status=$?; echo "bench_cuda_sgemm exited with status $bench_status"; }
+  sed -n '/^GFLOP\/s by square size/,$p' "$LOGS/bench_sgemm.log"
+fi
+
 # The GPU half of the NF4 benchmark: quantize/dequantize against cudaMemcpy device to device.
 if [[ -x $BUILD/bench/bench_quant_nf4 ]]; then
   timeout 120 "$BUILD/bench/bench_quant_nf4" --benchmark_filter=gpu_ --benchmark_min_time=0.2 --benchmark_out="$LOGS/bench_nf4.json" \
     --benchmark_out_format=json >"$LOGS/bench_nf4.log" 2>&1 || echo "warning: bench_quant_nf4 exited with status $? (see $LOGS/bench_nf4.log)"
+fi
+
+# Lesson 08's NF4 kernels (dequantization versions against cudaMemcpy, fused GEMV/GEMM) and the fused LoRA forward.
+if [[ -x $BUILD/bench/bench_cuda_nf4_kernels ]]; then
+  timeout 180 "$BUILD/bench/bench_cuda_nf4_kernels" --benchmark_min_time=0.1 --benchmark_out="$LOGS/bench_nf4_kernels.json" \
+    --benchmark_out_format=json >"$LOGS/bench_nf4_kernels.log" 2>&1 ||
+    echo "warning: bench_cuda_nf4_kernels exited with status $? (see $LOGS/bench_nf4_kernels.log)"
 fi
 
 if [[ -x $BUILD/bench/bench_matmul ]]; then
@@ -127,9 +141,26 @@ bench_table() {
   else
     echo "bench_cuda  no results (exit status $bench_status, see $LOGS/bench_cuda.log)"
   fi
+  if [[ -s $LOGS/bench_sgemm.log ]]; then
+    echo "bench_cuda_sgemm (full log: $LOGS/bench_sgemm.log)"
+    grep -m1 '^FP32 peak' "$LOGS/bench_sgemm.log" || true
+    sed -n '/^GFLOP\/s by square size/,$p' "$LOGS/bench_sgemm.log"
+  fi
   if [[ -s $LOGS/bench_nf4.json ]]; then
     echo "bench_quant_nf4 (GPU)"
     bench_table "$LOGS/bench_nf4.json"
+  fi
+  if [[ -s $LOGS/bench_nf4_kernels.json ]]; then
+    echo "bench_cuda_nf4_kernels (microseconds; GB/s read + written; out_GB/s of f32 output; GFLOP/s)"
+    awk -F'"' '
+      $2 == "name" { name = $4; sub(/\/manual_time$/, "", name) }
+      $2 == "real_time" { t = $3; gsub(/[:, ]/, "", t) }
+      $2 == "GB" || $2 == "out_GB" || $2 == "GFLOP" { v = $3; gsub(/[:, ]/, "", v); c[$2] = v }
+      /^ *},?$/ && name != "" {
+        printf "  %-64s %10.1f us", name, t
+        for (k in c) printf "  %s %.1f", k, c[k]
+        printf "\n"; delete c; name = ""
+      }' "$LOGS/bench_nf4_kernels.json"
   fi
   echo "logs        $LOGS/"
 } | tee "$LOGS/summary.txt"

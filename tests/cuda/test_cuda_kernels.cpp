@@ -2,12 +2,11 @@
 //
 // Casts and copies must give the same bits as the CPU; float math must agree within a tolerance
 // (the GPU's exp/tanh/pow differ from glibc's in the last bits, and it fuses multiply-adds).
-// Most tests go through the Tensor API (.to(Device::cuda()), ops, back to the CPU); the matmul
-// versions are also called directly, so each numbered version is checked, not only the fastest.
+// Most tests go through the Tensor API (.to(Device::cuda()), ops, back to the CPU); each numbered
+// matmul version is called directly in test_cuda_matmul.cpp.
 // Run only where a GPU is present: cuda_test_main.cpp skips them elsewhere.
 #include <catch2/catch.hpp>
 
-#include "cuda/matmul.h"
 #include "cuda/runtime.h"
 #include "tensor/all.h"
 
@@ -326,37 +325,6 @@ TEST_CASE("lab::matmul on the GPU matches the CPU for odd sizes and batches", "[
     const Tensor at = randn({33, 7}, gen, d), bt = randn({129, 33}, gen, d);
     CHECK(relative_frobenius(matmul(at.to(gpu).t(), bt.to(gpu).t()), matmul(at.t(), bt.t())) < tol);
   }
-}
-
-// C = A B through one numbered version, on device pointers, against lab::matmul on the CPU.
-// B is one matrix broadcast over the batch (stride 0) when broadcast_b is set.
-template <typename T, typename Version>
-void check_version(Version version, int64_t batch, int64_t M, int64_t N, int64_t K, bool broadcast_b) {
-  const DType d = dtype_of<T>();
-  INFO(dtype_name(d) << " batch " << batch << " M " << M << " N " << N << " K " << K << " broadcast B " << broadcast_b);
-  Generator gen(uint64_t(batch * 1000003 + M * 1009 + N * 101 + K));
-  const Tensor a = randn({batch, M, K}, gen, d), b = randn({broadcast_b ? 1 : batch, K, N}, gen, d);
-  const Tensor ga = a.to(gpu), gb = b.to(gpu), gc = empty({batch, M, N}, d, gpu);
-  version(gc.data<T>(), ga.data<T>(), gb.data<T>(), cuda::MatmulShape{batch, M, N, K, M * K, broadcast_b ? 0 : K * N});
-  CHECK(relative_frobenius(gc, matmul(a, b)) < (d == DType::f32 ? 1e-5 : 1e-12));
-}
-
-template <typename T, typename Version> void check_version_on_all_shapes(const char* name, Version version) {
-  INFO("matmul " << name);
-  const std::vector<int64_t> sizes = {1, 7, 33, 129};
-  for (int64_t M : sizes)
-    for (int64_t N : sizes)
-      for (int64_t K : sizes) check_version<T>(version, 1, M, N, K, false);
-  check_version<T>(version, 3, 33, 7, 129, false);
-  check_version<T>(version, 4, 129, 33, 7, true);
-  check_version<T>(version, 70000, 2, 3, 2, false);    // batch > 65535: two launches along gridDim.z
-  check_version<T>(version, 1, 2097123, 3, 2, false);  // more row blocks than gridDim.y allows: several launches
-}
-
-TEST_CASE("every numbered matmul version matches the CPU", "[cuda][matmul]") {
-  check_version_on_all_shapes<float>("v1_naive_f32", cuda::matmul_v1_naive_f32);
-  check_version_on_all_shapes<float>("v2_smem_tiled_f32", cuda::matmul_v2_smem_tiled_f32);
-  check_version_on_all_shapes<double>("v2_smem_tiled_f64", cuda::matmul_v2_smem_tiled_f64);
 }
 
 TEST_CASE("ops on dtypes the GPU kernels lack fail with a clear message", "[cuda]") {
