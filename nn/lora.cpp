@@ -14,6 +14,7 @@
 #include "tensor/elementwise.h"
 #include "tensor/matmul.h"
 
+#include <cctype>
 #include <cmath>
 #include <regex>
 
@@ -40,6 +41,16 @@ void LoraConfig::validate(const std::string& source) const {
   LAB_CHECK(bias == "none", "{}: bias '{}' is not supported, only \"none\" (HINT: PEFT's \"all\" and \"lora_only\" train biases too; "
             "unfreeze them yourself if you need that)", source, bias);
   if (!target_regex.empty()) {
+    // libstdc++'s std::regex reads a repeat count or a back-reference number into an int with no
+    // bound (a signed overflow, undefined behaviour: the fuzzer found the back-reference \44444444444444444444).
+    // No pattern over module names needs a number of more than 6 digits, so longer ones are refused
+    // before std::regex sees them.
+    size_t digits = 0;
+    for (char c : target_regex) {
+      digits = std::isdigit(static_cast<unsigned char>(c)) ? digits + 1 : 0;
+      LAB_CHECK(digits <= 6, "{}: target_regex '{}' has a number of more than 6 digits (a repeat count or back-reference that large "
+                "is not a pattern over module names)", source, target_regex);
+    }
     try {
       std::regex check(target_regex);
     } catch (const std::regex_error& e) {

@@ -350,6 +350,14 @@ TEST_CASE("inject_lora refuses non-linear targets and bad configs, and leaves th
   c = LoraConfig{};
   c.target_regex = "h.(";
   CHECK_THAT(bad(c), Catch::Contains("not a valid regular expression"));
+  // Found by fuzz_adapter_config (tests/fuzz/adapter_config/crash_regex_backref_overflow): a number this
+  // long overflowed an int inside libstdc++'s regex compiler (UBSan: signed integer overflow).
+  c.target_regex = R"(h\44444444444444444444.c_attn)";
+  CHECK_THAT(bad(c), Catch::Contains("more than 6 digits"));
+  c.target_regex = R"(h\.[0-9]{1,1000000}\.c_attn)";
+  CHECK_THAT(bad(c), Catch::Contains("more than 6 digits"));
+  c.target_regex = R"(h\.[0-9]{1,99}\.c_attn)";  // a sane count is fine
+  CHECK_NOTHROW(c.validate("test"));
   CHECK(lora_layers(model).empty());
   CHECK_THAT(error_of([&] { merge_lora(model); }), Catch::Contains("no LoRA layers"));
 }
