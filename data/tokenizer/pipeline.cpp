@@ -230,6 +230,13 @@ BpeTokenizer::BpeTokenizer(BpeModel model, std::vector<AddedToken> added, std::v
     LAB_CHECK(!a.content.empty(), "{}: added token {} has empty content (HINT: every added token needs its text)", source_, a.id);
     size = std::max(size, a.id + 1);
   }
+  // The id table has one slot an id up to the largest, so the largest id must stay in proportion to
+  // what the file holds: real files number their tokens from 0 without gaps, and a few gaps are
+  // allowed (at most 2 x tokens + 256 slots). Without this a two-token file with the id 2^31 - 1
+  // asked for gigabytes (found by fuzz_tokenizer_json).
+  const int64_t entries = int64_t(model_.vocab().size() + added_.size());
+  LAB_CHECK(size <= 2 * entries + 256, "{}: the largest token id is {}, but the file has only {} tokens (vocabulary and added tokens): "
+            "ids must number the tokens from 0, with few gaps", source_, size - 1, entries);
   id_to_token_.assign(size_t(size), {});
   has_token_.assign(size_t(size), false);
   for (const auto& [token, id] : model_.vocab()) id_to_token_[size_t(id)] = token, has_token_[size_t(id)] = true;

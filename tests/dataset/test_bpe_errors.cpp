@@ -55,6 +55,15 @@ TEST_CASE("bpe errors: bad JSON and wrong JSON types name the file and the path"
   // a number past double's range is nlohmann's out_of_range, not a parse_error (found by fuzz_tokenizer_json)
   CHECK_THROWS_WITH(parse_tokenizer_json(R"({"model": 4E444})", "t.json"), Contains("t.json: not valid JSON") && Contains("number overflow"));
   CHECK_THROWS_WITH(parse_gpt2_files(R"({"a": 1e999})", "v.json", "", "m.txt"), Contains("v.json: not valid JSON"));
+  // ids far past the number of tokens would size the id table by the id, not by the file (found by
+  // fuzz_tokenizer_json: tests/fuzz/tokenizer_json/oom_sparse_token_id asked for gigabytes)
+  CHECK_THROWS_WITH(parse_gpt2_files(R"({"a": 0, "b": 2147483000})", "v.json", "", "m.txt"),
+                    Contains("v.json + m.txt: the largest token id is 2147483000, but the file has only 2 tokens"));
+  const std::string sparse_added = R"({"version": "1.0", "added_tokens": [{"id": 2000000000, "content": "<s>", "special": true}],
+      "normalizer": null, "pre_tokenizer": null, "decoder": null, "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]}})";
+  CHECK_THROWS_WITH(parse_tokenizer_json(sparse_added, "t.json"), Contains("t.json: the largest token id is 2000000000") && Contains("with few gaps"));
+  // the fixtures number their tokens densely, as every real file does
+  CHECK_NOTHROW(parse_tokenizer_json(tiny_json("null"), "t.json"));
 }
 
 TEST_CASE("bpe errors: a merge naming a token not in the vocabulary names the line or the JSON path") {
