@@ -1,6 +1,7 @@
 // GPTConfig: checking, reading and writing config.json (see gpt_config.h).
 #include "nn/gpt_config.h"
 
+#include "nn/config_json.h"
 #include "tensor/error.h"
 
 #include <nlohmann/json.hpp>
@@ -16,12 +17,7 @@ namespace lab::nn {
 namespace {
 
 using json = nlohmann::json;
-
-constexpr int64_t kMaxSize = std::numeric_limits<int32_t>::max();  // so that a product of two sizes fits in int64
-
-void check_size(const std::string& source, const char* field, int64_t v) {
-  LAB_CHECK(v > 0 && v <= kMaxSize, "{}: {} must be a positive integer (at most {}), got {}", source, field, kMaxSize, v);
-}
+using config_json::check_size, config_json::kMaxSize, config_json::read_double;
 
 // Reads an integer field that may be spelled `name` or (HF's attribute_map) `alias`.
 void read_int(const json& j, const std::string& source, const char* name, const char* alias, int64_t* out) {
@@ -38,12 +34,6 @@ void read_int(const json& j, const std::string& source, const char* name, const 
   bool fits = found->is_number_integer() && (!found->is_number_unsigned() || found->get<uint64_t>() <= uint64_t(kMaxSize));
   LAB_CHECK(fits, "{}: {} must be an integer of at most {}, got {}", source, used, kMaxSize, found->dump());
   *out = found->get<int64_t>();
-}
-
-void read_double(const json& j, const std::string& source, const char* name, double* out) {
-  if (!j.contains(name)) return;
-  LAB_CHECK(j[name].is_number(), "{}: {} must be a number, got {}", source, name, j[name].dump());
-  *out = j[name].get<double>();
 }
 
 // A switch of GPT2Config that this implementation does not have: allowed only at the value we compute with.

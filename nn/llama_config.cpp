@@ -1,6 +1,7 @@
 // LlamaConfig: checking, reading and writing config.json (see llama_config.h).
 #include "nn/llama_config.h"
 
+#include "nn/config_json.h"
 #include "tensor/error.h"
 
 #include <nlohmann/json.hpp>
@@ -16,12 +17,7 @@ namespace lab::nn {
 namespace {
 
 using json = nlohmann::json;
-
-constexpr int64_t kMaxSize = std::numeric_limits<int32_t>::max();  // so that a product of two sizes fits in int64
-
-void check_size(const std::string& source, const char* field, int64_t v) {
-  LAB_CHECK(v > 0 && v <= kMaxSize, "{}: {} must be a positive integer (at most {}), got {}", source, field, kMaxSize, v);
-}
+using config_json::check_size, config_json::kMaxSize, config_json::read_double;
 
 void read_int(const json& j, const std::string& source, const char* name, int64_t* out) {
   if (!j.contains(name) || j[name].is_null()) return;
@@ -30,12 +26,6 @@ void read_int(const json& j, const std::string& source, const char* name, int64_
               (v.is_number_unsigned() || v.get<int64_t>() >= -kMaxSize);
   LAB_CHECK(fits, "{}: {} must be an integer of at most {}, got {}", source, name, kMaxSize, v.dump());
   *out = v.get<int64_t>();
-}
-
-void read_double(const json& j, const std::string& source, const char* name, double* out) {
-  if (!j.contains(name)) return;
-  LAB_CHECK(j[name].is_number(), "{}: {} must be a number, got {}", source, name, j[name].dump());
-  *out = j[name].get<double>();
 }
 
 void read_bool(const json& j, const std::string& source, const char* name, bool* out) {
@@ -113,8 +103,8 @@ LlamaConfig parse_llama_config(const std::string& json_text, const std::string& 
               source, j["hidden_act"].dump());
   }
   require_off(j, source, "rope_scaling", "only plain RoPE is implemented: Llama-3.1's \"llama3\", linear and dynamic scaling are not");
-  require_off(j, source, "attention_bias", "q/k/v/o projections with biases (Qwen-style) are not implemented");
-  require_off(j, source, "mlp_bias", "MLP projections with biases are not implemented");
+  require_off(j, source, "attention_bias", "this LLaMA has no biases on q/k/v/o (Qwen-style models do); only attention_bias false is supported");
+  require_off(j, source, "mlp_bias", "this LLaMA has no biases on the MLP projections; only mlp_bias false is supported");
   if (j.contains("pretraining_tp")) {  // a slicing of the same products: any value computes the same logits
     LAB_CHECK(j["pretraining_tp"].is_number_integer() && j["pretraining_tp"].get<int64_t>() >= 1, "{}: pretraining_tp must be an integer >= 1, got {}",
               source, j["pretraining_tp"].dump());

@@ -5,7 +5,7 @@
 //   H num_attention_heads, Hkv num_key_value_heads (GQA: H % Hkv == 0), hd head_dim (default C / H)
 //
 // parse_llama_config reads what transformers writes: unknown fields are ignored; a missing field takes
-// LlamaConfig's default; a feature not implemented here (rope_scaling, attention_bias, mlp_bias, an
+// LlamaConfig's default; a feature this model does not support (rope_scaling, attention_bias, mlp_bias, an
 // activation other than silu) is a lab::Error naming the field. Not here: the model (llama.h).
 #pragma once
 

@@ -1,0 +1,28 @@
+// What reading a Hugging Face config.json needs for every model family (gpt_config.cpp, llama_config.cpp):
+// sizes bounded so that a product of two fits in int64, and numbers checked by field name.
+// Each family keeps its own reader of integer fields (GPT-2's accepts HF's aliases, LLaMA's a null).
+#pragma once
+
+#include "tensor/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace lab::nn::config_json {
+
+constexpr int64_t kMaxSize = std::numeric_limits<int32_t>::max();  // so that a product of two sizes fits in int64
+
+inline void check_size(const std::string& source, const char* field, int64_t v) {
+  LAB_CHECK(v > 0 && v <= kMaxSize, "{}: {} must be a positive integer (at most {}), got {}", source, field, kMaxSize, v);
+}
+
+inline void read_double(const nlohmann::json& j, const std::string& source, const char* name, double* out) {
+  if (!j.contains(name)) return;
+  LAB_CHECK(j[name].is_number(), "{}: {} must be a number, got {}", source, name, j[name].dump());
+  *out = j[name].get<double>();
+}
+
+}  // namespace lab::nn::config_json
