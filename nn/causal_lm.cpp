@@ -54,9 +54,9 @@ std::shared_ptr<CausalLM> load_causal_lm(const std::string& dir, Device device) 
            "TinyLlama, ...) checkpoints load)", dir, type);
 }
 
-void save_causal_lm(const CausalLM& model, const std::string& dir) {
+void save_causal_lm(const CausalLM& model, const std::string& dir, uint64_t max_shard_bytes) {
   if (auto* gpt = dynamic_cast<const GPT*>(&model)) return save_gpt(*gpt, dir);
-  if (auto* llama = dynamic_cast<const Llama*>(&model)) return save_llama(*llama, dir);
+  if (auto* llama = dynamic_cast<const Llama*>(&model)) return save_llama(*llama, dir, max_shard_bytes);
   LAB_FAIL("save_causal_lm {}: a model of family {} has no checkpoint writer", dir, model.family());
 }
 

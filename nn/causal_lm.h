@@ -13,6 +13,7 @@
 #include "nn/module.h"
 #include "tensor/device.h"
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ public:
   virtual std::string summary() const = 0;          // one line: layers, heads, width, context, vocabulary
   virtual std::vector<std::string> default_lora_targets() const = 0;  // PEFT's for the family
   virtual std::string config_json() const = 0;      // the config.json this model would be saved with
+  // Reseeds what the model's own dropout draws from (train mode): a training loop calls it each step,
+  // so a run resumes exactly. LLaMA has no dropout, so by default there is nothing to reseed.
+  virtual void seed_dropout(uint64_t seed) { (void)seed; }
   Device device() const;                            // where its first parameter lives
 };
 
@@ -44,7 +48,11 @@ public:
 std::string model_type_of(const std::string& dir);
 // A Hugging Face folder of either family: GPT-2 (gpt_checkpoint.h) or LLaMA (llama_checkpoint.h).
 std::shared_ptr<CausalLM> load_causal_lm(const std::string& dir, Device device = Device::cpu());
-// config.json + model.safetensors (f32) in the family's layout; merge LoRA layers first.
-void save_causal_lm(const CausalLM& model, const std::string& dir);
+// Hugging Face's default max_shard_size, "5GB" (transformers counts 10^9 bytes a GB).
+constexpr uint64_t kDefaultMaxShardBytes = 5'000'000'000;
+// config.json + model.safetensors (f32) in the family's layout; merge LoRA layers first. A LLaMA whose
+// weights pass max_shard_bytes is sharded as save_pretrained shards it (llama_checkpoint.h); GPT-2 is
+// always one file, since load_gpt reads model.safetensors only.
+void save_causal_lm(const CausalLM& model, const std::string& dir, uint64_t max_shard_bytes = kDefaultMaxShardBytes);
 
 }  // namespace lab::nn

@@ -44,6 +44,7 @@ public:
   const GPTConfig& config() const { return config_; }
   // What dropout draws from (train mode, pdrop > 0); a training loop reseeds it each step for an exact resume.
   Generator& dropout_generator() { return dropout_gen_; }
+  void seed_dropout(uint64_t seed) override { dropout_gen_ = Generator(seed); }
 
 private:
   Tensor run(const Tensor& ids, KVCache* cache);

@@ -196,21 +196,92 @@ std::shared_ptr<Llama> load_llama(const std::string& dir, Device device) {
   return model;
 }
 
-void save_llama(const Llama& model, const std::string& dir) {
+namespace {
+
+// save_pretrained's split (huggingface_hub split_state_dict_into_shards_factory): tensors in the
+// model's order; one that would take the current shard past max_bytes starts the next, and one larger
+// than max_bytes is a shard of its own.
+std::vector<NamedTensors> split_into_shards(const NamedTensors& tensors, uint64_t max_bytes) {
+  std::vector<NamedTensors> shards;
+  NamedTensors current;
+  uint64_t current_bytes = 0;
+  for (const auto& [name, t] : tensors) {
+    const uint64_t bytes = t.nbytes();
+    if (bytes > max_bytes) {
+      shards.push_back({{name, t}});
+      continue;
+    }
+    if (current_bytes + bytes > max_bytes && !current.empty()) {
+      shards.push_back(std::move(current));
+      current = {};
+      current_bytes = 0;
+    }
+    current.push_back({name, t});
+    current_bytes += bytes;
+  }
+  if (!current.empty()) shards.push_back(std::move(current));
+  return shards;
+}
+
+// The shard files of an earlier save ("model-00002-of-00003.safetensors") not in `keep`: removed
+// once the new weights are in place, so that no file of another save is left to be mistaken for this one's.
+void remove_other_shards(const std::string& dir, const std::set<std::string>& keep) {
+  static const std::regex shard_name(R"(model-[0-9]{5}-of-[0-9]{5}\.safetensors)");
+  std::vector<fs::path> stale;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (e.is_regular_file() && std::regex_match(name, shard_name) && !keep.count(name)) stale.push_back(e.path());
+  }
+  for (const fs::path& p : stale) fs::remove(p);
+}
+
+}  // namespace
+
+void save_llama(const Llama& model, const std::string& dir, uint64_t max_shard_bytes) {
+  LAB_CHECK(max_shard_bytes > 0, "save_llama {}: max_shard_bytes must be positive (HINT: {} is Hugging Face's 5GB)", dir, kDefaultMaxShardBytes);
   const std::map<std::string, Shape> layout = llama_layout(model.config());
-  NamedTensors tensors;
-  for (const auto& [name, shape] : layout) {
+  for (const auto& [name, shape] : layout)
     LAB_CHECK(model.has_parameter(name), "save_llama {}: the model has no parameter {} (HINT: a model with LoRA layers: merge them first)", dir,
               name);
-    tensors.push_back({name, model.parameter(name).to(DType::f32)});
-  }
   const size_t extra = model.named_parameters().size() - layout.size();
   LAB_CHECK(extra == 0, "save_llama {}: the model has {} parameters besides LLaMA's (HINT: merge LoRA layers first)", dir, extra);
+  NamedTensors tensors;  // in the model's (= LlamaForCausalLM's) order, which decides the split as in transformers
+  uint64_t total = 0;
+  for (const auto& [name, p] : model.named_parameters()) {
+    tensors.push_back({name, p.to(DType::f32)});
+    total += tensors.back().second.nbytes();
+  }
   std::error_code ec;
   fs::create_directories(dir, ec);
   LAB_CHECK(fs::is_directory(dir), "save_llama: cannot create the folder {}: {}", dir, ec ? ec.message() : "a file is in the way");
   write_file_atomically((fs::path(dir) / "config.json").string(), model.config_json());
-  save_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
+  const fs::path single = fs::path(dir) / "model.safetensors", index_path = fs::path(dir) / "model.safetensors.index.json";
+
+  const std::vector<NamedTensors> shards = split_into_shards(tensors, max_shard_bytes);
+  if (shards.size() == 1) {
+    // one file; an index of an earlier sharded save would be read instead of it, so it goes next
+    save_safetensors(single.string(), tensors, {{"format", "pt"}});
+    fs::remove(index_path);
+    remove_other_shards(dir, {});
+    return;
+  }
+  // Sharded. The index is what makes the shards a checkpoint: an earlier one goes first, so that a save
+  // cut short leaves no index naming a mix of old and new shards; the new one is written last.
+  fs::remove(index_path);
+  json weight_map = json::object();
+  std::set<std::string> names;
+  for (size_t i = 0; i < shards.size(); i++) {
+    const std::string name = fmt::format("model-{:05d}-of-{:05d}.safetensors", i + 1, shards.size());
+    save_safetensors((fs::path(dir) / name).string(), shards[i], {{"format", "pt"}});
+    for (const auto& [tensor, t] : shards[i]) weight_map[tensor] = name;
+    names.insert(name);
+  }
+  json index;  // as transformers writes it: json.dumps(index, indent=2, sort_keys=True) + "\n"
+  index["metadata"] = {{"total_size", total}};
+  index["weight_map"] = weight_map;
+  write_file_atomically(index_path.string(), index.dump(2) + "\n");
+  fs::remove(single);
+  remove_other_shards(dir, names);
 }
 
 }  // namespace lab::nn

@@ -1,6 +1,6 @@
 // LLaMA checkpoints in the Hugging Face layout: a folder with config.json and either one
 // model.safetensors or model.safetensors.index.json and the shards it lists (save_pretrained with a
-// max_shard_size), in f32, bf16 or f16 (converted to f32 on load).
+// max_shard_size), in f32, bf16 or f16 (converted to f32 on load). save_llama shards as save_pretrained does.
 //
 //   model.embed_tokens.weight                    [V, C]
 //   model.layers.N.self_attn.{q,k,v,o}_proj.weight  [out, in] as nn.Linear (no transposes, unlike GPT-2)
@@ -48,8 +48,12 @@ CheckpointFiles checkpoint_files(const std::string& dir);
 // a tied lm_head.weight (its shape is checked). The model comes back in training mode.
 std::shared_ptr<Llama> load_llama(const std::string& dir, Device device = Device::cpu());
 
-// Writes dir/config.json and dir/model.safetensors (f32, HF's names, no lm_head when tied); a model
-// with LoRA layers is an error (merge them first).
-void save_llama(const Llama& model, const std::string& dir);
+// Writes dir/config.json and the weights (f32, HF's names, no lm_head when tied): dir/model.safetensors
+// when they fit in max_shard_bytes, else shards split as save_pretrained(max_shard_size) splits them
+// (model-00001-of-0000N.safetensors ..., a tensor larger than the limit alone in its shard) and
+// model.safetensors.index.json. Each file is written whole or not at all; the index last, after the
+// index of an earlier save is removed, and the files of an earlier save that this one does not use
+// are removed at the end. A model with LoRA layers is an error (merge them first).
+void save_llama(const Llama& model, const std::string& dir, uint64_t max_shard_bytes = kDefaultMaxShardBytes);
 
 }  // namespace lab::nn

@@ -2,12 +2,15 @@
 // adapter_model.safetensors with PEFT's key names, and merge_and_unload.
 //
 // Which modules an adapter file covers is decided as PEFT decides it (check_target_module_exists):
-// on the module's name in GPT2LMHeadModel ("transformer.h.0.attn.c_attn"), the list form by suffix,
-// the regex form by a full match. The modules found are then given to inject_lora by their exact
-// names, so that our naming and PEFT's never have to agree on a pattern.
+// on the module's name in the Hugging Face model (GPT2LMHeadModel's "transformer.h.0.attn.c_attn",
+// LlamaForCausalLM's "model.layers.0.self_attn.q_proj"), the list form by suffix, the regex form by a
+// full match, null by the model type's default list (_prepare_adapter_config). The modules found are
+// then given to inject_lora by their exact names, so that our naming and PEFT's never have to agree
+// on a pattern.
 // Not here: the layer (lora.cpp), matching for inject_lora itself (lora_inject.cpp).
 #include "nn/lora_io.h"
 
+#include "nn/causal_lm.h"
 #include "nn/gpt.h"
 #include "tensor/atomic_file.h"
 #include "tensor/error.h"
@@ -153,9 +156,36 @@ std::string read_text(const std::string& path, const char* what) {
   return text.str();
 }
 
+// The model type whose PEFT default a null target_modules stands for: the family of a CausalLM.
+std::string model_type_for_defaults(const Module& model) {
+  if (auto* lm = dynamic_cast<const CausalLM*>(&model)) return lm->family();
+  return "gpt2";  // the small GPT-like test models, named as GPT-2's blocks
+}
+
+// PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING (utils/constants.py), for the model types
+// loralab loads; empty for any other.
+std::vector<std::string> known_default_targets(const std::string& model_type) {
+  if (model_type == "gpt2") return {"c_attn"};
+  if (model_type == "llama") return {"q_proj", "v_proj"};
+  return {};
+}
+
+void check_known_default(const std::vector<std::string>& targets, const std::string& source, const std::string& model_type) {
+  LAB_CHECK(!targets.empty(),
+            "{}: target_modules is null, so PEFT would use the default of model_type \"{}\", which loralab does not know "
+            "(HINT: list target_modules in adapter_config.json; loralab knows the defaults of \"gpt2\" and \"llama\")",
+            source, model_type);
+}
+
 }  // namespace
 
-AdapterConfig parse_adapter_config(const std::string& json_text, const std::string& source) {
+std::vector<std::string> peft_default_targets(const std::string& model_type) {
+  std::vector<std::string> targets = known_default_targets(model_type);
+  check_known_default(targets, "peft_default_targets", model_type);
+  return targets;
+}
+
+AdapterConfig parse_adapter_config(const std::string& json_text, const std::string& source, const std::string& model_type) {
   json j;
   try {
     j = json::parse(json_text);
@@ -167,7 +197,7 @@ AdapterConfig parse_adapter_config(const std::string& json_text, const std::stri
   LAB_CHECK(j.contains("peft_type"), "{}: no peft_type (HINT: PEFT writes \"peft_type\": \"LORA\" in every adapter_config.json)", source);
   LAB_CHECK(j["peft_type"] == "LORA", "{}: peft_type is {}, only \"LORA\" adapters load here", source, j["peft_type"].dump());
 
-  AdapterConfig c;  // PEFT's LoraConfig defaults: r 8, lora_alpha 8, dropout 0, bias "none", GPT-2's target ["c_attn"]
+  AdapterConfig c;  // PEFT's LoraConfig defaults: r 8, lora_alpha 8, dropout 0, bias "none"; targets below
   c.task_type.clear();
   if (j.contains("r")) {
     const json& r = j["r"];
@@ -191,7 +221,11 @@ AdapterConfig parse_adapter_config(const std::string& json_text, const std::stri
             "{}: task_type \"{}\" is not supported, only \"CAUSAL_LM\" (or null) (HINT: loralab's GPT is a causal language model)",
             source, c.task_type);
 
-  if (j.contains("target_modules") && !j["target_modules"].is_null()) {  // null: the model type's default, GPT-2's ["c_attn"]
+  if (!j.contains("target_modules") || j["target_modules"].is_null()) {  // null: the model type's default, as PEFT's _prepare_adapter_config
+    c.lora.target_modules = known_default_targets(model_type);
+    check_known_default(c.lora.target_modules, source, model_type);
+    c.default_targets = true;
+  } else {
     const json& t = j["target_modules"];
     if (t.is_string()) {  // PEFT's regex form, re.fullmatch on each module name
       const std::string s = t.get<std::string>();
@@ -298,8 +332,8 @@ AdapterConfig load_adapter(Module& model, const std::string& dir, Generator& gen
   LAB_CHECK(fs::is_directory(dir), "load_adapter: {} is not a folder (HINT: an adapter is a folder with {} and {}, as PEFT's save_pretrained "
             "writes it)", dir, kConfigFile, kWeightsFile);
   const std::string config_path = (fs::path(dir) / kConfigFile).string();
-  const AdapterConfig config =
-      parse_adapter_config(read_text(config_path, "an adapter folder holds adapter_config.json and adapter_model.safetensors"), config_path);
+  const AdapterConfig config = parse_adapter_config(
+      read_text(config_path, "an adapter folder holds adapter_config.json and adapter_model.safetensors"), config_path, model_type_for_defaults(model));
   const std::string path = (fs::path(dir) / kWeightsFile).string();
   std::error_code ec;
   LAB_CHECK(fs::exists(path, ec), "{}: no such file (HINT: only safetensors adapters load; not PEFT's adapter_model.bin, a pickle)", path);

@@ -15,6 +15,7 @@
 #include "nn/lora.h"
 
 #include <string>
+#include <vector>
 
 namespace lab::nn {
 
@@ -25,13 +26,21 @@ struct AdapterConfig {
   std::string base_model_name_or_path;  // "" is written as null
   std::string task_type = "CAUSAL_LM";  // "" is written as null
   bool fan_in_fan_out = true;           // GPT-2's Conv1D stores [in, out]; A and B keep nn.Linear's layout either way
+  bool default_targets = false;         // target_modules was null or absent: lora.target_modules is the model type's default
 };
 
+// What PEFT wraps when target_modules is null (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING, keyed
+// by config.json's model_type): gpt2 -> ["c_attn"], llama -> ["q_proj", "v_proj"]. Another model type is
+// a lab::Error naming it (HINT: list target_modules in adapter_config.json).
+std::vector<std::string> peft_default_targets(const std::string& model_type);
+
 // Reads PEFT's adapter_config.json. Only "peft_type": "LORA" is required; a missing field takes
-// PEFT's default (target_modules null: GPT-2's ["c_attn"]); fields we do not know are ignored, as
-// PEFT ignores them. A bad value, or a feature loralab does not have (rank_pattern, use_dora,
-// modules_to_save, ...), is a lab::Error naming `source` and the field.
-AdapterConfig parse_adapter_config(const std::string& json_text, const std::string& source);
+// PEFT's default, and target_modules null (or absent) takes peft_default_targets(model_type): the
+// base model's config.json model_type (nn::model_type_of), or the family of the model it is loaded
+// into (load_adapter does that). Fields we do not know are ignored, as PEFT ignores them. A bad
+// value, or a feature loralab does not have (rank_pattern, use_dora, modules_to_save, ...), is a
+// lab::Error naming `source` and the field.
+AdapterConfig parse_adapter_config(const std::string& json_text, const std::string& source, const std::string& model_type = "gpt2");
 // What PEFT writes: sorted keys, 2-space indent, peft_type "LORA", inference_mode true.
 std::string adapter_config_json(const AdapterConfig& config);
 
@@ -46,7 +55,8 @@ void save_adapter(const Module& model, const AdapterConfig& config, const std::s
 // Reads dir/adapter_config.json and dir/adapter_model.safetensors into `adapter`: wraps the modules
 // the config selects (inject_lora, A drawn from gen and then overwritten) unless the model has this
 // adapter already (then its r and scaling must be the file's), and copies A and B in. Everything is
-// checked before the model changes. Returns the file's config.
+// checked before the model changes. target_modules null means the default of the model's family
+// (CausalLM::family(); a Module that is not a CausalLM is taken for GPT-2). Returns the file's config.
 AdapterConfig load_adapter(Module& model, const std::string& dir, Generator& gen, const std::string& adapter = "default");
 
 // PEFT's merge_and_unload: merges the active adapter of every LoRALinear into its base layer and

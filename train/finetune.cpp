@@ -36,16 +36,16 @@ struct TaskBatch {
 // Row i: ids = bytes[0 .. n-2], targets = bytes[1 .. n-1] with bytes = prompt + answer + '\n'.
 // A target whose byte belongs to the prompt is ignored when answer_only; padding is ignored always.
 // T is the longest row's n - 1, or pad_to if that is longer.
-TaskBatch make_batch(const std::vector<const data::TaskExample*>& rows, bool answer_only, int64_t n_positions, int64_t pad_to = 0) {
+TaskBatch make_batch(const std::vector<const data::TaskExample*>& rows, bool answer_only, int64_t context, int64_t pad_to = 0) {
   int64_t T = 1;
   for (const data::TaskExample* e : rows) T = std::max<int64_t>(T, int64_t(e->prompt.size() + e->answer.size()));  // n - 1
-  LAB_CHECK(pad_to <= n_positions, "fine-tuning: cannot pad a batch to {} tokens, the model's context is {} (HINT: pad_to <= n_positions)",
-            pad_to, n_positions);
+  LAB_CHECK(pad_to <= context, "fine-tuning: cannot pad a batch to {} tokens, the model's context is {} (HINT: pad_to <= the context length)",
+            pad_to, context);
   T = std::max(T, pad_to);
-  LAB_CHECK(T <= n_positions,
+  LAB_CHECK(T <= context,
             "fine-tuning: an example of {} bytes does not fit the model's context of {} tokens (prompt '{}') "
-            "(HINT: a model with n_positions >= {}, e.g. lesson 04 with --context 128)",
-            T + 1, n_positions, rows.size() == 1 ? rows[0]->prompt : std::string("..."), data::kTaskMaxExampleBytes);
+            "(HINT: a model whose context (n_positions, max_position_embeddings) is >= {}, e.g. lesson 04 with --context 128)",
+            T + 1, context, rows.size() == 1 ? rows[0]->prompt : std::string("..."), data::kTaskMaxExampleBytes);
   const int64_t B = int64_t(rows.size());
   std::vector<int64_t> ids(size_t(B * T), 0), targets(size_t(B * T), kIgnore);
   TaskBatch batch;
@@ -64,6 +64,14 @@ TaskBatch make_batch(const std::vector<const data::TaskExample*>& rows, bool ans
   batch.ids = from_vector(ids, {B, T});
   batch.targets = from_vector(targets, {B, T});
   return batch;
+}
+
+// The task's ids are bytes: each must be a row of the model's embedding.
+void check_byte_vocab(const nn::CausalLM& model, const char* what) {
+  LAB_CHECK(model.vocab_size() >= data::kByteVocab,
+            "{}: the task is bytes (ids 0..255), but this {} model has vocab_size {}, so ids from {} on are not tokens it has "
+            "(HINT: a model with vocab_size >= {}, e.g. one trained with lesson 04 or loralab train)",
+            what, model.family(), model.vocab_size(), model.vocab_size(), data::kByteVocab);
 }
 
 // Bytes the model's weights hold: every parameter, plus the packed NF4 weights of Linear4bit layers,
@@ -142,7 +150,7 @@ std::string optimizer_name(OptimizerKind kind) {
   return "?";
 }
 
-FinetuneResult finetune_on_task(nn::GPT& model, const std::vector<data::TaskExample>& train, const FinetuneOptions& o) {
+FinetuneResult finetune_on_task(nn::CausalLM& model, const std::vector<data::TaskExample>& train, const FinetuneOptions& o) {
   LAB_CHECK(o.steps >= 1, "finetune_on_task: steps must be at least 1, got {}", o.steps);
   LAB_CHECK(o.batch_size >= 1, "finetune_on_task: batch_size must be at least 1, got {}", o.batch_size);
   LAB_CHECK(o.clip >= 0 && std::isfinite(o.clip), "finetune_on_task: clip must be >= 0 (0 turns clipping off), got {}", o.clip);
@@ -150,6 +158,7 @@ FinetuneResult finetune_on_task(nn::GPT& model, const std::vector<data::TaskExam
   LAB_CHECK(!train.empty(), "finetune_on_task: no training examples (HINT: data::make_task(seed, count, TaskSplit::train))");
   const LrSchedule schedule{o.lr, o.min_lr, o.warmup, o.steps};
   schedule.validate();
+  check_byte_vocab(model, "finetune_on_task");
 
   std::vector<Tensor> trainable;
   for (const Tensor& p : model.parameters())
@@ -177,9 +186,9 @@ FinetuneResult finetune_on_task(nn::GPT& model, const std::vector<data::TaskExam
   for (int64_t step = 0; step < o.steps; step++) {
     // the batch of step s: batch_size examples drawn with replacement by Generator(seed, s)
     Generator batch_gen(step_seed(o.seed, step, 0, 0));
-    model.dropout_generator() = Generator(step_seed(o.seed, step, 0, 1));
+    model.seed_dropout(step_seed(o.seed, step, 0, 1));
     for (auto& row : rows) row = &train[size_t(data::world::uniform_index(batch_gen, int64_t(train.size())))];
-    TaskBatch b = make_batch(rows, o.loss_on_answer_only, model.config().n_positions, o.pad_to ? o.pad_to(step) : 0);
+    TaskBatch b = make_batch(rows, o.loss_on_answer_only, model.context_length(), o.pad_to ? o.pad_to(step) : 0);
 
     reset_peak_memory(device);  // each step's own peak; the call's is the largest of them
     optimizer.zero_grad();
@@ -219,18 +228,19 @@ FinetuneResult finetune_on_task(nn::GPT& model, const std::vector<data::TaskExam
   return result;
 }
 
-double task_loss(nn::GPT& model, const std::vector<data::TaskExample>& examples, int64_t batch_size) {
+double task_loss(nn::CausalLM& model, const std::vector<data::TaskExample>& examples, int64_t batch_size) {
   LAB_CHECK(batch_size >= 1, "task_loss: batch_size must be at least 1, got {}", batch_size);
   LAB_CHECK(!examples.empty(), "task_loss: no examples");
+  check_byte_vocab(model, "task_loss");
   ModeGuard eval_mode(model, false);
   ag::NoGradGuard no_grad;
-  const Device device = model.parameters().at(0).device();
+  const Device device = model.device();
   double total = 0;  // sum of the per-token losses
   int64_t tokens = 0;
   for (size_t first = 0; first < examples.size(); first += size_t(batch_size)) {
     std::vector<const data::TaskExample*> rows;
     for (size_t i = first; i < std::min(examples.size(), first + size_t(batch_size)); i++) rows.push_back(&examples[i]);
-    TaskBatch b = make_batch(rows, true, model.config().n_positions);
+    TaskBatch b = make_batch(rows, true, model.context_length());
     // model.loss is the mean over the batch's answer tokens: times their count, their sum
     total += model.loss(b.ids.to(device), b.targets.to(device), kIgnore).item<double>() * double(b.answer_tokens);
     tokens += b.answer_tokens;

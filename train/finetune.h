@@ -1,6 +1,7 @@
 // Fine-tuning on the downstream task (data/task.h): the loop lessons 05 (LoRA) and 06 (QLoRA) share,
-// whatever the model holds (full weights, LoRA adapters, an NF4 base), since it trains exactly the
-// parameters that require grad and measures the memory of a step from the allocator.
+// for either family (GPT-2 or LLaMA, nn/causal_lm.h) and whatever the model holds (full weights, LoRA
+// adapters, an NF4 base), since it trains exactly the parameters that require grad and measures the
+// memory of a step from the allocator. The task is bytes, so the model's vocabulary must hold all 256.
 //
 //   row i of a batch:  ids = bytes of prompt + answer + '\n', left-aligned, padded with 0
 //                      targets = ids shifted by one; prompt positions and padding are ignore_index
@@ -11,7 +12,7 @@
 #pragma once
 
 #include "data/task.h"
-#include "nn/gpt.h"
+#include "nn/causal_lm.h"
 #include "optim/optimizer.h"
 #include "optim/page_manager.h"
 
@@ -43,7 +44,7 @@ struct FinetuneOptions {
   size_t page_bytes = kDefaultPageBytes;  // the page size of a paged optimizer
   // The length (tokens) to pad the batch of step s (0-based) to; 0, or less than the longest row,
   // leaves it at the longest row. The padded positions are ignored targets, so the loss is the
-  // examples' own (up to rounding) while activations grow: lesson 07's memory spike. At most n_positions.
+  // examples' own (up to rounding) while activations grow: lesson 07's memory spike. At most context_length().
   std::function<int64_t(int64_t step)> pad_to;
   // Called after each step's update with that step (0-based) and the optimizer (lesson 07 reads a
   // paged optimizer's counts there); may be empty.
@@ -66,11 +67,11 @@ struct FinetuneResult {
 // One example a row (prompt + answer + '\n', left-aligned, padded; padded targets ignored), AdamW (or
 // options.optimizer) over the parameters that require grad, warmup + cosine (train/schedule.h), clipping (optim/clip.h).
 // Batches seeded from (seed, step). Progress line with ETA. Throws lab::Error on bad options, no
-// trainable parameter, an example longer than the model's context, or a loss that is not finite.
-FinetuneResult finetune_on_task(nn::GPT& model, const std::vector<data::TaskExample>& train, const FinetuneOptions& options);
+// trainable parameter, a vocabulary under 256, an example longer than the model's context, or a loss that is not finite.
+FinetuneResult finetune_on_task(nn::CausalLM& model, const std::vector<data::TaskExample>& train, const FinetuneOptions& options);
 
 // Mean cross-entropy over the answer tokens (answer + '\n') of `examples`, no_grad, eval mode (the
 // model's mode is restored afterwards).
-double task_loss(nn::GPT& model, const std::vector<data::TaskExample>& examples, int64_t batch_size = 32);
+double task_loss(nn::CausalLM& model, const std::vector<data::TaskExample>& examples, int64_t batch_size = 32);
 
 }  // namespace lab::train

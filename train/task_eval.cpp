@@ -24,14 +24,14 @@ private:
 
 }  // namespace
 
-TaskScore evaluate_task(nn::GPT& model, const std::vector<data::TaskExample>& examples, int64_t max_answer_tokens,
+TaskScore evaluate_task(nn::CausalLM& model, const std::vector<data::TaskExample>& examples, int64_t max_answer_tokens,
                         int64_t keep_answers) {
   LAB_CHECK(max_answer_tokens > 0, "evaluate_task: max_answer_tokens must be positive, got {}", max_answer_tokens);
   LAB_CHECK(keep_answers >= 0, "evaluate_task: keep_answers must be non-negative, got {}", keep_answers);
-  LAB_CHECK(model.config().vocab_size == data::kByteVocab,
-            "evaluate_task: the task is text, so the model must be byte-level (vocab_size {}), this one has vocab_size {} "
+  LAB_CHECK(model.vocab_size() == data::kByteVocab,
+            "evaluate_task: the task is text, so the model must be byte-level (vocab_size {}), this {} model has vocab_size {} "
             "(HINT: train it with loralab train or lesson 04, which use the byte tokenizer)",
-            data::kByteVocab, model.config().vocab_size);
+            data::kByteVocab, model.family(), model.vocab_size());
   EvalModeGuard eval_mode(model);
   ag::NoGradGuard no_grad;
 

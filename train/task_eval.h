@@ -11,7 +11,7 @@
 #pragma once
 
 #include "data/task.h"
-#include "nn/gpt.h"
+#include "nn/causal_lm.h"
 
 #include <cstdint>
 #include <string>
@@ -34,8 +34,8 @@ struct TaskScore {
 };
 
 // Greedy (temperature 0) answers in eval mode under no_grad; the model's training mode is restored
-// afterwards, even when an error is thrown. Needs a byte-level model (vocab_size 256).
-TaskScore evaluate_task(nn::GPT& model, const std::vector<data::TaskExample>& examples, int64_t max_answer_tokens = 16,
+// afterwards, even when an error is thrown. Needs a byte-level model (vocab_size 256), of either family.
+TaskScore evaluate_task(nn::CausalLM& model, const std::vector<data::TaskExample>& examples, int64_t max_answer_tokens = 16,
                         int64_t keep_answers = 4);
 
 }  // namespace lab::train

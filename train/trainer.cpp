@@ -179,7 +179,7 @@ TrainResult train_causal_lm(nn::CausalLM& model, const data::TokenDataset& data,
     double loss_sum = 0;
     for (int64_t m = 0; m < o.accum; m++) {
       Generator batch_gen(step_seed(o.seed, step, m, 0));
-      if (gpt != nullptr) gpt->dropout_generator() = Generator(step_seed(o.seed, step, m, 1));
+      model.seed_dropout(step_seed(o.seed, step, m, 1));  // GPT-2's dropout; LLaMA has none
       nn::seed_lora_dropout(model, step_seed(o.seed, step, m, 2));  // LoRA layers' dropout, if any
       data::Batch b = data.train_batch(o.batch_size, o.seq_len, batch_gen);
       Tensor loss = model.loss(b.ids.to(device), b.targets.to(device));

@@ -1,7 +1,8 @@
 // Adapter files (nn/lora_io.h) against Hugging Face PEFT: an adapter PEFT trained and saved loads
 // into our GPT and gives PEFT's logits (unmerged, merged, and read as rsLoRA); what we save loads
 // back bit for bit under PEFT's key names; every way an adapter folder can be wrong is an error that
-// names the file and the tensor or field.
+// names the file and the tensor or field. target_modules null means the model type's default, as in
+// PEFT: q_proj and v_proj on the LLaMA fixture (data/reference/llama_tiny/), c_attn on GPT-2.
 //
 // Fixtures: tests/data/reference/peft_adapter/ and peft_expected.safetensors, written by
 // tests/reference/make_peft_fixture.py (torch 2.15, transformers 4.46.3, peft 0.13.2) on the tiny
@@ -13,6 +14,8 @@
 #include "nn/gpt.h"
 #include "nn/gpt_checkpoint.h"
 #include "nn/linear.h"
+#include "nn/llama.h"
+#include "nn/llama_checkpoint.h"
 #include "nn/lora_io.h"
 #include "tensor/all.h"
 #include "tensor/safetensors.h"
@@ -422,4 +425,88 @@ TEST_CASE("save_adapter refuses a config that does not describe the layers") {
   CHECK(fs::exists(out / "adapter_config.json"));
   // save_gpt refuses a model with LoRA layers; merge_and_unload makes it plain.
   CHECK_THROWS_WITH(nn::save_gpt(*model, temp_dir("plain").string()), Catch::Contains("merge"));
+}
+
+namespace {
+
+// Every lora_B of `model` drawn from N(0, 0.1), so that the adapter changes the logits.
+void randomize_lora_B(nn::Module& model, uint64_t seed) {
+  Generator gen(seed);
+  for (auto& [name, p] : model.named_parameters())
+    if (name.find(".lora_B.") != std::string::npos) model.parameter(name).copy_(mul(randn(p.shape(), gen), 0.1));
+}
+
+std::vector<std::string> lora_layers(nn::Module& model) {
+  std::vector<std::string> names;
+  for (const auto& [name, m] : model.named_modules())
+    if (dynamic_cast<nn::LoRALinear*>(m) != nullptr) names.push_back(name);
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("target_modules null means the model type's default: q_proj and v_proj on a LLaMA, c_attn on GPT-2") {
+  const std::string llama_dir = kRef + "llama_tiny";
+  const std::vector<int64_t> ids = {5, 72, 101, 108, 108, 111, 33, 9};
+  // an adapter on the LLaMA fixture's q_proj and v_proj, its B random, saved with target_modules null
+  auto trained = nn::load_llama(llama_dir);
+  trained->eval();
+  nn::AdapterConfig ac;
+  ac.lora.r = 4, ac.lora.lora_alpha = 8, ac.lora.target_modules = {"q_proj", "v_proj"}, ac.fan_in_fan_out = false;
+  Generator gen(2);
+  nn::inject_lora(*trained, ac.lora, gen);
+  randomize_lora_B(*trained, 3);
+  const Tensor want = trained->forward(from_vector(ids, {1, 8}));
+  const fs::path dir = temp_dir("llama_null_targets");
+  nn::save_adapter(*trained, ac, dir.string());
+  edit_config(dir, "target_modules", nullptr);
+  const fs::path absent = temp_dir("llama_absent_targets");
+  nn::save_adapter(*trained, ac, absent.string());
+  edit_config(absent, "target_modules", nlohmann::json::value_t::discarded);
+  REQUIRE_THAT(read_text(absent / "adapter_config.json"), !Catch::Contains("target_modules"));
+
+  const std::vector<std::string> qv = {"model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.v_proj", "model.layers.1.self_attn.q_proj",
+                                       "model.layers.1.self_attn.v_proj"};
+  for (const fs::path& d : {dir, absent}) {
+    INFO(d);
+    auto fresh = nn::load_llama(llama_dir);
+    fresh->eval();
+    Generator other(9);
+    const nn::AdapterConfig c = nn::load_adapter(*fresh, d.string(), other);
+    CHECK(c.default_targets);
+    CHECK(c.lora.target_modules == std::vector<std::string>{"q_proj", "v_proj"});
+    CHECK(lora_layers(*fresh) == qv);
+    CHECK(max_abs_diff(fresh->forward(from_vector(ids, {1, 8})), want) == 0.0);
+  }
+  // the same file, read as GPT-2's: c_attn, which a LLaMA does not have
+  CHECK(nn::parse_adapter_config(read_text(dir / "adapter_config.json"), "gpt2 base", "gpt2").lora.target_modules ==
+        std::vector<std::string>{"c_attn"});
+  CHECK(nn::parse_adapter_config(read_text(dir / "adapter_config.json"), "llama base", nn::model_type_of(llama_dir)).lora.target_modules ==
+        std::vector<std::string>{"q_proj", "v_proj"});
+  CHECK_THAT(load_error(dir), Catch::Contains("target_modules [\"c_attn\"]") && Catch::Contains("unexpected tensor(s)"));
+  // a model type whose default loralab does not know
+  CHECK_THROWS_WITH(nn::parse_adapter_config(read_text(dir / "adapter_config.json"), "x.json", "mistral"),
+                    Catch::Contains("x.json: target_modules is null") && Catch::Contains("\"mistral\""));
+  CHECK_NOTHROW(nn::parse_adapter_config(R"({"peft_type": "LORA", "target_modules": ["q_proj"]})", "listed", "mistral"));
+
+  // on GPT-2, null still means c_attn: an adapter on c_attn alone loads with its targets nulled
+  auto gpt = base_model();
+  nn::AdapterConfig gc;
+  gc.lora.r = 2, gc.lora.target_modules = {"c_attn"};
+  nn::inject_lora(*gpt, gc.lora, gen);
+  randomize_lora_B(*gpt, 4);
+  const Tensor gpt_want = gpt->forward(from_vector(ids, {1, 8}));
+  const fs::path gdir = temp_dir("gpt2_null_targets");
+  nn::save_adapter(*gpt, gc, gdir.string());
+  edit_config(gdir, "target_modules", nullptr);
+  auto fresh_gpt = base_model();
+  Generator other(1);
+  CHECK(nn::load_adapter(*fresh_gpt, gdir.string(), other).default_targets);
+  CHECK(lora_layers(*fresh_gpt) == std::vector<std::string>{"h.0.attn.c_attn", "h.1.attn.c_attn"});
+  CHECK(max_abs_diff(fresh_gpt->forward(from_vector(ids, {1, 8})), gpt_want) == 0.0);
+
+  // the table agrees with what each family's default_lora_targets() says
+  CHECK(nn::peft_default_targets("gpt2") == gpt->default_lora_targets());
+  CHECK(nn::peft_default_targets("llama") == trained->default_lora_targets());
+  CHECK_THROWS_WITH(nn::peft_default_targets("opt"), Catch::Contains("\"opt\""));
 }

@@ -1,12 +1,15 @@
 // Task accuracy by greedy decoding (train/task_eval.h). A model whose ln_f weight is 0 writes the
 // same token whatever it reads (logits = ln_f.bias . wte[v]), so its answers, and therefore its
 // score, are known in advance; a randomly initialized model on the real task is then scored by hand
-// from the answers evaluate_task returns.
+// from the answers evaluate_task returns. A LLaMA is made constant the same way (its residual stream
+// kept at the embedding), so the family-neutral path (nn::CausalLM) is scored too.
 #include "train/task_eval.h"
 #include "train/copy_probe.h"
 
 #include "autograd/autograd.h"
 #include "data/task.h"
+#include "nn/gpt.h"
+#include "nn/llama.h"
 #include "tensor/random.h"
 
 #include <catch2/catch.hpp>
@@ -37,6 +40,26 @@ std::shared_ptr<nn::GPT> constant_model(int64_t token) {
   Tensor& wte = model->parameter("wte.weight");
   wte.select(1, 0).fill_(0);
   wte.at<float>({token, 0}) = 1;
+  return model;
+}
+
+// A LLaMA that always writes `token`: o_proj and down_proj are 0, so the residual stream is the
+// embedding; column 0 of every embedding is 1 and norm.weight is e_0, so norm(x) = (1 / rms(x)) e_0 > 0;
+// lm_head is 0 but for a 1 at [token, 0]: that logit is positive and every other is 0.
+std::shared_ptr<nn::Llama> constant_llama(int64_t token, int64_t vocab = 256) {
+  nn::LlamaConfig c;
+  c.vocab_size = vocab, c.hidden_size = 8, c.intermediate_size = 16, c.num_hidden_layers = 1, c.num_attention_heads = 2,
+  c.num_key_value_heads = 1, c.max_position_embeddings = 16;
+  Generator gen(1);
+  auto model = std::make_shared<nn::Llama>(c, gen);
+  model->parameter("model.layers.0.self_attn.o_proj.weight").fill_(0);
+  model->parameter("model.layers.0.mlp.down_proj.weight").fill_(0);
+  model->parameter("model.embed_tokens.weight").select(1, 0).fill_(1);
+  model->parameter("model.norm.weight").fill_(0);
+  model->parameter("model.norm.weight").at<float>({0}) = 1;
+  Tensor& head = model->parameter("lm_head.weight");
+  head.fill_(0);
+  head.at<float>({token, 0}) = 1;
   return model;
 }
 
@@ -170,4 +193,25 @@ TEST_CASE("copy_probe scores a model that never writes a colour at zero, and ref
   CHECK_THROWS_WITH(train::copy_probe(short_context, 1, 1, 0), Catch::Contains("does not fit"));
   nn::GPT big_vocab(small_config(300), gen);
   CHECK_THROWS_WITH(train::copy_probe(big_vocab, 1, 1, 0), Catch::Contains("byte-level"));
+}
+
+TEST_CASE("evaluate_task on a LLaMA: a constant one is scored as the GPT is, and one not byte-level is refused") {
+  auto model = constant_llama('a');
+  model->train();
+  std::vector<data::TaskExample> examples = {
+      {"q: one?\na:", "aaa"},
+      {"q: two?\na:", " red"},
+      {"a prompt longer than the sixteen tokens of context\na:", "aaa"},
+  };
+  train::TaskScore s = train::evaluate_task(*model, examples, 3);
+  CHECK(s.correct == 2);
+  REQUIRE(s.answers.size() == 3);
+  for (const train::TaskAnswer& a : s.answers) CHECK(a.generated == "aaa");
+  CHECK_FALSE(s.answers[1].correct);
+  CHECK(model->is_training());
+  train::TaskScore stop = train::evaluate_task(*constant_llama('\n'), {{"q: x?\na:", ""}}, 16);
+  CHECK(stop.answers.at(0).generated == "\n");
+  CHECK(stop.correct == 1);
+  CHECK_THROWS_WITH(train::evaluate_task(*constant_llama('a', 300), examples),
+                    Catch::Contains("byte-level") && Catch::Contains("llama model has vocab_size 300"));
 }
