@@ -10,7 +10,7 @@
 #include "tensor/factory.h"
 #include "train/progress.h"
 #include "tools/loralab/cli_checks.h"
-#include "tools/loralab/model_files.h"
+#include "train/model_files.h"
 
 #include <fmt/format.h>
 
@@ -96,16 +96,16 @@ WindowLoss windowed_loss(nn::CausalLM& model, const std::vector<int64_t>& tokens
 void run_eval(const EvalOptions& o) {
   const Device device = parse_device(o.device);
   const std::string config_path = (fs::path(o.model) / "config.json").string();
-  const ModelInfo config = read_model_config(o.model);  // GPT-2 or LLaMA, from config.json alone
+  const train::ModelInfo config = train::read_model_config(o.model);  // GPT-2 or LLaMA, from config.json alone
   const bool text = !o.text.empty();
   std::unique_ptr<data::Tokenizer> tokenizer;
-  if (text) tokenizer = tokenizer_for(o.model, config.vocab_size, "--text makes one token of each byte");
+  if (text) tokenizer = train::tokenizer_for(o.model, config.vocab_size, "--text makes one token of each byte");
   const int64_t seq_len = o.seq_len > 0 ? o.seq_len : config.context;
   LAB_CHECK(seq_len <= config.context, "--seq-len {} is longer than the model's context: {} is {} in {} (HINT: --seq-len {} or less)",
             seq_len, config.family == "gpt2" ? "n_positions" : "max_position_embeddings", config.context, config_path, config.context);
   const std::string source = text ? o.text : o.tokens;
   const std::vector<int64_t> tokens = text ? tokenizer->encode(data::read_text_file(o.text)) : data::read_token_ids(o.tokens, config.vocab_size);
-  std::shared_ptr<nn::CausalLM> model = load_model(o.model, device);
+  std::shared_ptr<nn::CausalLM> model = train::load_model(o.model, device);
   nn::AdapterConfig adapter;
   if (!o.adapter.empty()) {
     Generator gen(0);  // draws the A that the adapter's own A then overwrites
@@ -126,7 +126,7 @@ void run_eval(const EvalOptions& o) {
   if (!o.adapter.empty())
     fmt::print("adapter     {}: r {}, lora_alpha {}, scaling {:.6g}, {} parameters, applied unmerged\n", o.adapter, adapter.lora.r,
                adapter.lora.lora_alpha, adapter.lora.scaling(), model->num_parameters(/*trainable_only=*/true));
-  fmt::print("data        {}: {} tokens ({})\n", source, tokens.size(), !text ? std::string("token ids") : has_tokenizer_files(o.model) ? "text, " + tokenizer->describe() : std::string("text, one token per byte"));
+  fmt::print("data        {}: {} tokens ({})\n", source, tokens.size(), !text ? std::string("token ids") : train::has_tokenizer_files(o.model) ? "text, " + tokenizer->describe() : std::string("text, one token per byte"));
   fmt::print("windows     {} of {} tokens{}, batch {}, on {}\n", r.windows, seq_len,
              last == seq_len ? std::string() : fmt::format(" (the last {})", last), o.batch, device.str());
   // perplexity = exp(mean cross-entropy): the number of equally likely tokens that would be as surprising

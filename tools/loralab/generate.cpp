@@ -5,7 +5,7 @@
 #include "nn/lora_io.h"
 #include "nn/sample.h"
 #include "tools/loralab/cli_checks.h"
-#include "tools/loralab/model_files.h"
+#include "train/model_files.h"
 
 #include <fmt/format.h>
 
@@ -45,11 +45,11 @@ CLI::App* add_generate_command(CLI::App& app, GenerateOptions& o) {
 
 void run_generate(const GenerateOptions& o) {
   const Device device = parse_device(o.device);
-  const ModelInfo config = read_model_config(o.model);  // GPT-2 or LLaMA, from config.json alone
-  std::unique_ptr<data::Tokenizer> tokenizer = tokenizer_for(o.model, config.vocab_size, "generate reads --prompt as bytes");
+  const train::ModelInfo config = train::read_model_config(o.model);  // GPT-2 or LLaMA, from config.json alone
+  std::unique_ptr<data::Tokenizer> tokenizer = train::tokenizer_for(o.model, config.vocab_size, "generate reads --prompt as bytes");
   LAB_CHECK(o.top_k <= config.vocab_size, "--top-k {} is more than the vocabulary of {} tokens (HINT: --top-k 0 keeps every token)",
             o.top_k, config.vocab_size);
-  std::shared_ptr<nn::CausalLM> model = load_model(o.model, device);
+  std::shared_ptr<nn::CausalLM> model = train::load_model(o.model, device);
   if (!o.adapter.empty()) {
     Generator gen(0);  // draws the A that the adapter's own A then overwrites
     nn::load_adapter(*model, o.adapter, gen);

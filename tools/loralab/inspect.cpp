@@ -7,7 +7,7 @@
 #include "tensor/allocator.h"
 #include "tensor/safetensors.h"
 #include "tools/loralab/cli_checks.h"
-#include "tools/loralab/model_files.h"
+#include "train/model_files.h"
 
 #include <nlohmann/json.hpp>
 
@@ -185,7 +185,7 @@ void inspect_folder(const fs::path& dir, const InspectOptions& o) {
 
 // --model DIR: what the model is, from config.json and the safetensors headers alone.
 void inspect_model(const std::string& dir) {
-  const ModelInfo m = read_model_info(dir);
+  const train::ModelInfo m = train::read_model_info(dir);
   fmt::print("model       {}\n", dir);
   fmt::print("family      {}{}\n", m.family, m.nf4 ? " (NF4-quantized linear layers, as `loralab quantize` writes them)" : "");
   fmt::print("config      {}\n", m.summary);
@@ -196,7 +196,7 @@ void inspect_model(const std::string& dir) {
   fmt::print("weights     {} ({} bytes) in {}{}\n", format_bytes(m.tensor_bytes), m.tensor_bytes, plural(int64_t(m.files.size()), "file"),
              m.index.empty() ? "" : fmt::format(", sharded by {}", fs::path(m.index).filename().string()));
   for (const std::string& f : m.files) fmt::print("            {}  {}\n", fs::path(f).filename().string(), format_bytes(fs::file_size(f)));
-  fmt::print("tokenizer   {}\n", has_tokenizer_files(dir) ? fs::exists(fs::path(dir) / "tokenizer.json") ? "tokenizer.json" : "vocab.json + merges.txt"
+  fmt::print("tokenizer   {}\n", train::has_tokenizer_files(dir) ? fs::exists(fs::path(dir) / "tokenizer.json") ? "tokenizer.json" : "vocab.json + merges.txt"
                                                               : m.vocab_size == 256 ? "none: bytes (vocab_size 256)" : "none (eval --tokens only)");
   std::string targets;
   for (const std::string& t : m.lora_targets) targets += (targets.empty() ? "" : ", ") + t;

@@ -13,8 +13,8 @@
 #include "tensor/allocator.h"
 #include "tensor/device.h"
 #include "tools/loralab/cli_checks.h"
-#include "tools/loralab/model_files.h"
-#include "train/memory_accounting.h"
+#include "train/memory_report.h"
+#include "train/model_files.h"
 
 #include <fmt/format.h>
 
@@ -88,58 +88,16 @@ CLI::App* add_train_command(CLI::App& app, TrainCommandOptions& o) {
 
 namespace {
 
-bool matches(const std::string& name, const std::string& target) {
-  return name == target || (name.size() > target.size() + 1 && name.compare(name.size() - target.size() - 1, target.size() + 1, "." + target) == 0);
-}
-
-// --dry-run: the memory of one fine-tuning step, from config.json and the headers alone (train/memory_accounting.h).
-void print_dry_run(const TrainCommandOptions& o, const ModelInfo& m, const std::vector<std::string>& targets) {
+// --dry-run: the memory of one fine-tuning step, from config.json and the headers alone (train/memory_report.h).
+void print_dry_run(const TrainCommandOptions& o, const train::ModelInfo& m, const std::vector<std::string>& targets) {
   const int64_t B = o.train.batch_size, T = o.train.seq_len > 0 ? o.train.seq_len : m.context;
-  std::vector<std::string> linear_targets;  // the names of block_linears that the targets select
-  for (const nn::LoraTarget& l : train::block_linears(m.shape))
-    for (const std::string& t : targets)
-      if (matches(l.name, t)) linear_targets.push_back(l.name);
-  LAB_CHECK(!linear_targets.empty(), "--target {}: none of {}'s block linear layers is named so", fmt::join(targets, ", "), m.family);
-  std::string names = fmt::format("{}", fmt::join(linear_targets, ","));
+  const std::vector<std::string> linear_targets = train::targeted_linears(m.shape, targets);
   fmt::print("model       {}: {}\n", m.dir, m.summary);
   fmt::print("parameters  {} in the files ({}); by the accounting {}, of which {} in the blocks' linear layers\n", m.parameters,
              m.dtypes.size() == 1 ? m.dtypes.begin()->first : std::string("mixed dtypes"), train::total_parameters(m.shape),
              train::linear_parameters(m.shape));
-  fmt::print("step        batch {} x {} tokens (--batch, --seq-len), AdamW, LoRA r {} on {}\n\n", B, T, o.lora_r, names);
-  struct Row {
-    train::FinetuneRecipe recipe;
-    train::ActivationCoefficients k;
-  };
-  // recipe(name, bits of a linear weight, of the rest, full or LoRA): f32 LoRA's A and B, f32 gradients, no master copy
-  auto recipe = [&](const char* name, double linear_bits, double other_bits, bool full) {
-    train::FinetuneRecipe r;
-    r.name = name, r.linear_bits = linear_bits, r.other_bits = other_bits, r.full = full, r.r = o.lora_r;
-    if (!full) r.lora_targets = linear_targets;
-    return r;
-  };
-  train::FinetuneRecipe full16 = recipe("full, 16-bit + f32 master", 16, 16, true);
-  full16.trainable_bits = 16, full16.grad_bits = 16, full16.master_bits = 32;  // as lesson 06's full16
-  const double nf4 = train::nf4_bits();
-  const train::ActivationCoefficients f32 = train::loralab_f32(), half = train::korthikanti_16bit(m.shape.llama);
-  std::vector<std::pair<std::string, std::vector<Row>>> tables = {
-      {"loralab (f32 compute, as this program trains)",
-       {{recipe("full fine-tuning, f32", 32, 32, true), f32},
-        {recipe("LoRA, f32 base", 32, 32, false), f32},
-        {recipe("QLoRA, NF4 + double quant base", nf4, 32, false), f32}}},
-      {"16-bit (PyTorch + PEFT: bf16 weights, f32 Adam; Korthikanti et al. activations)",
-       {{full16, half}, {recipe("LoRA, 16-bit base", 16, 16, false), half}, {recipe("QLoRA, NF4 + double quant base", nf4, 16, false), half}}}};
-  for (const auto& [title, rows] : tables) {
-    fmt::print("{}\n", title);
-    fmt::print("  {:<32} {:>12} {:>10} {:>10} {:>10} {:>12} {:>12} {:>12}\n", "recipe", "trainable", "weights", "adapters", "grads", "optimizer",
-               "activations", "total");
-    for (const Row& r : rows) {
-      const train::MemoryEstimate e = train::estimate_finetune_memory(m.shape, r.recipe, B, T, r.k);
-      auto b = [](double x) { return format_bytes(size_t(x)); };
-      fmt::print("  {:<32} {:>12} {:>10} {:>10} {:>10} {:>12} {:>12} {:>12}\n", r.recipe.name, e.trainable, b(e.weights), b(e.adapters), b(e.grads),
-                 b(e.optimizer), b(e.activations), b(e.total()));
-    }
-    fmt::print("\n");
-  }
+  fmt::print("step        batch {} x {} tokens (--batch, --seq-len), AdamW, LoRA r {} on {}\n\n", B, T, o.lora_r, fmt::join(linear_targets, ","));
+  train::print_memory_tables(train::finetune_memory_tables(m.shape, linear_targets, o.lora_r, B, T));
   fmt::print("nothing was loaded or trained (--dry-run); leave it out to train\n");
 }
 
@@ -153,16 +111,16 @@ int run_train(const TrainCommandOptions& o) {
   const Device device = parse_device(o.device);
   require_device(device);
   std::vector<std::string> targets = o.targets;
-  if (!o.model.empty() && targets.empty()) targets = read_model_config(o.model).lora_targets;
+  if (!o.model.empty() && targets.empty()) targets = train::read_model_config(o.model).lora_targets;
   if (o.dry_run) {
-    print_dry_run(o, read_model_info(o.model), targets);
+    print_dry_run(o, train::read_model_info(o.model), targets);
     return 0;
   }
 
   // The model: a checkpoint folder (GPT-2 or LLaMA), a config.json, or the tiny config with the size flags.
   std::shared_ptr<nn::CausalLM> model;
   if (!o.model.empty()) {
-    model = load_model(o.model, device);
+    model = train::load_model(o.model, device);
     fmt::print("model: {}: {} ({} parameters)\n", o.model, model->summary(), model->num_parameters());
   } else {
     nn::GPTConfig c = o.config.empty() ? nn::tiny_gpt_config() : nn::load_gpt_config(o.config);
@@ -196,10 +154,10 @@ int run_train(const TrainCommandOptions& o) {
 
   train::DataSource source = o.data;
   source.corpus_seed = t.seed;
-  const bool tokenizer = !o.model.empty() && o.data.token_file.empty() && has_tokenizer_files(o.model);
+  const bool tokenizer = !o.model.empty() && o.data.token_file.empty() && train::has_tokenizer_files(o.model);
   train::LoadedTokens loaded = train::load_tokens(source, tokenizer ? 256 : model->vocab_size());
   if (tokenizer) {  // the model's own tokenizer instead of bytes
-    std::unique_ptr<data::Tokenizer> tk = tokenizer_for(o.model, model->vocab_size(), "train");
+    std::unique_ptr<data::Tokenizer> tk = train::tokenizer_for(o.model, model->vocab_size(), "train");
     loaded.tokens = tk->encode(loaded.text);
     loaded.description += ", " + tk->describe();
   }

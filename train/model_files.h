@@ -1,7 +1,8 @@
-// What loralab's commands share about a model folder of either family (GPT-2 or LLaMA): its config
-// and files read from the headers only (no weights loaded), the tokenizer that goes with it, and
-// the model itself. `loralab inspect --model` and `train --dry-run` print the first; eval, generate
-// and train use the others. Not here: the loaders (nn/causal_lm.h), the tokenizers (data/tokenizer/).
+// What loralab's commands and lesson 09 share about a model folder of either family (GPT-2 or LLaMA):
+// its config and files read from the headers only (no weights loaded), the tokenizer that goes with
+// it, and the model itself. `loralab inspect --model`, `train --dry-run` and lesson 09 print the first;
+// eval, generate, train and lesson 09 use the others. Not here: the loaders (nn/causal_lm.h), the
+// tokenizers (data/tokenizer/). Next: memory_report.h, lessons/09_real_model/main.cpp.
 #pragma once
 
 #include "data/tokenizer/tokenizer.h"
@@ -14,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace lab::tools {
+namespace lab::train {
 
 struct ModelInfo {
   std::string dir;
@@ -22,7 +23,7 @@ struct ModelInfo {
   std::string summary;                   // the config in one line
   int64_t vocab_size = 0, context = 0;
   std::vector<std::string> lora_targets; // PEFT's default target_modules for the family
-  train::TransformerShape shape;         // for train/memory_accounting.h
+  TransformerShape shape;                // for train/memory_accounting.h
   int64_t parameters = 0;                // from the headers: buffers and a tied head left out
   std::map<std::string, int64_t> dtypes; // dtype ("F32", "BF16", ...) -> tensors of it
   uint64_t tensor_bytes = 0;             // of the data sections
@@ -49,4 +50,4 @@ std::shared_ptr<nn::CausalLM> load_model(const std::string& dir, Device device);
 // Whether the folder holds tokenizer files (tokenizer.json, or vocab.json and merges.txt).
 bool has_tokenizer_files(const std::string& dir);
 
-}  // namespace lab::tools
+}  // namespace lab::train

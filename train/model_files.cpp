@@ -1,5 +1,5 @@
 // read_model_info and tokenizer_for (see model_files.h).
-#include "tools/loralab/model_files.h"
+#include "train/model_files.h"
 
 #include "nn/causal_lm.h"
 #include "nn/gpt_config.h"
@@ -14,7 +14,7 @@
 #include <fstream>
 #include <regex>
 
-namespace lab::tools {
+namespace lab::train {
 
 namespace fs = std::filesystem;
 
@@ -28,14 +28,14 @@ ModelInfo read_model_config(const std::string& dir) {
     const nn::GPTConfig c = nn::load_gpt_config(config_path);
     m.summary = fmt::format("gpt2: {} layers, {} heads, {} wide, MLP {}, context {}, vocab {}, head tied to wte", c.n_layer, c.n_head, c.n_embd,
                             c.inner(), c.n_positions, c.vocab_size);
-    m.vocab_size = c.vocab_size, m.context = c.n_positions, m.lora_targets = {"c_attn"}, m.shape = train::shape_of(c, "GPT-2");
+    m.vocab_size = c.vocab_size, m.context = c.n_positions, m.lora_targets = {"c_attn"}, m.shape = shape_of(c, "GPT-2");
   } else if (m.family == "llama") {
     const nn::LlamaConfig c = nn::load_llama_config(config_path);
     m.summary = fmt::format("llama: {} layers, {} heads ({} kv heads, head_dim {}), {} wide, MLP {}, context {}, vocab {}, rope_theta {}, {} head",
                             c.num_hidden_layers, c.num_attention_heads, c.num_key_value_heads, c.hd(), c.hidden_size, c.intermediate_size,
                             c.max_position_embeddings, c.vocab_size, c.rope_theta, c.tie_word_embeddings ? "tied" : "untied");
     m.vocab_size = c.vocab_size, m.context = c.max_position_embeddings, m.lora_targets = {"q_proj", "v_proj"};
-    m.shape = train::shape_of(c, "LLaMA");
+    m.shape = shape_of(c, "LLaMA");
     tied = c.tie_word_embeddings;
   } else {
     LAB_FAIL("{}: model_type \"{}\" is not one loralab knows (HINT: GPT-2 (\"gpt2\") and LLaMA-architecture (\"llama\") checkpoints load)",
@@ -91,4 +91,4 @@ std::unique_ptr<data::Tokenizer> tokenizer_for(const std::string& dir, int64_t v
   return std::make_unique<data::ByteTokenizer>();
 }
 
-}  // namespace lab::tools
+}  // namespace lab::train
