@@ -1,6 +1,6 @@
-// The task generator of task.h. Each story has 2 or 3 people, each with one coloured object; one
-// time in three two of them share the object (a blue hat and a red hat) and one in three the colour,
-// so a question can only be answered by binding the right name, colour and object together.
+// The task generator of task.h. Each story has one person's coloured object, said as the corpus says
+// it, among one or two sentences about other people (what they ate, saw, or where they are); the
+// question asks the colour or the object, whose answer follows the person's name in the story.
 #include "data/task.h"
 
 #include "data/world.h"
@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <unordered_set>
 
 namespace lab::data {
@@ -29,45 +30,38 @@ uint64_t hash_text(std::string_view s) {
   return h ^ (h >> 31);
 }
 
-struct Fact {
-  const world::Person* person;
-  std::string_view colour, object;
-};
+// One sentence about someone else: the words a question about the owner must not answer with.
+std::string other_sentence(Generator& gen, std::string_view name) {
+  switch (uniform_index(gen, 3)) {
+    case 0: {
+      const std::string_view food = pick(gen, world::foods);
+      return fmt::format("{} ate {} {}.", name, indefinite_article(food), food);
+    }
+    case 1: {
+      const std::string_view animal = pick(gen, world::animals);
+      return fmt::format("{} saw {} {}.", name, indefinite_article(animal), animal);
+    }
+    default: return fmt::format("{} is at the {}.", name, pick(gen, world::places));
+  }
+}
 
 TaskExample one_example(Generator& gen) {
-  int n = chance(gen, 2, 3) ? 2 : 3;
-  std::vector<Fact> facts;
-  while (int(facts.size()) < n) {
-    Fact f{&pick(gen, world::people), pick(gen, world::colours), pick(gen, world::objects)};
-    if (!facts.empty()) {
-      int64_t share = uniform_index(gen, 3);  // 0: same object as an earlier fact, 1: same colour, 2: neither forced
-      const Fact& earlier = facts[size_t(uniform_index(gen, int64_t(facts.size())))];
-      if (share == 0) f.object = earlier.object;
-      if (share == 1) f.colour = earlier.colour;
-    }
-    bool clash = false;  // names distinct and (colour, object) pairs distinct: every question has one answer
-    for (const Fact& o : facts) clash = clash || o.person->name == f.person->name || (o.colour == f.colour && o.object == f.object);
-    if (!clash) facts.push_back(f);
+  const world::Person& owner = pick(gen, world::people);
+  const std::string_view colour = pick(gen, world::colours), object = pick(gen, world::objects);
+  std::vector<std::string> sentences = {fmt::format("{} has {} {} {}.", owner.name, indefinite_article(colour), colour, object)};
+  std::vector<std::string_view> names = {owner.name};
+  const int64_t others = 1 + uniform_index(gen, 2);
+  while (int64_t(names.size()) < 1 + others) {
+    const world::Person& p = pick(gen, world::people);
+    if (std::find(names.begin(), names.end(), p.name) != names.end()) continue;  // one sentence a person
+    names.push_back(p.name);
+    sentences.push_back(other_sentence(gen, p.name));
   }
+  std::swap(sentences[0], sentences[size_t(uniform_index(gen, int64_t(sentences.size())))]);  // the fact anywhere in the story
   std::string prompt = "story:";
-  for (const Fact& f : facts) prompt += fmt::format(" {} has {} {} {}.", f.person->name, indefinite_article(f.colour), f.colour, f.object);
-  const Fact& asked = facts[size_t(uniform_index(gen, n))];
-  TaskExample ex;
-  switch (uniform_index(gen, 3)) {
-    case 0:
-      ex.prompt = fmt::format("{}\nq: what colour is {}'s {}?\na:", prompt, asked.person->name, asked.object);
-      ex.answer = fmt::format(" {}", asked.colour);
-      break;
-    case 1:
-      ex.prompt = fmt::format("{}\nq: who has the {} {}?\na:", prompt, asked.colour, asked.object);
-      ex.answer = fmt::format(" {}", asked.person->name);
-      break;
-    default:
-      ex.prompt = fmt::format("{}\nq: what does {} have?\na:", prompt, asked.person->name);
-      ex.answer = fmt::format(" {}", asked.object);
-      break;
-  }
-  return ex;
+  for (const std::string& s : sentences) prompt += " " + s;
+  if (chance(gen, 1, 2)) return {fmt::format("{}\nq: what colour is {}'s {}?\na:", prompt, owner.name, object), fmt::format(" {}", colour)};
+  return {fmt::format("{}\nq: what does {} have?\na:", prompt, owner.name), fmt::format(" {}", object)};
 }
 
 }  // namespace

@@ -1,14 +1,14 @@
-// The downstream task of lessons 05 (LoRA) and 06 (QLoRA): a two- or three-sentence story about who
-// has which coloured object, then one question, answered with one word.
+// The downstream task of lessons 05 (LoRA) and 06 (QLoRA): a story of two or three sentences, one of
+// them a person's coloured object, then one question about that object, answered with one word.
 //
-//   story: Tom has a blue cup. Mia has a red hat.
+//   story: Sam ate an apple. Mia has a red hat. Tom is at the park.
 //   q: what colour is Mia's hat?
 //   a: red
 //
-// Three questions: the colour of X's object, who has the C O, what X has. The corpus (corpus.h)
-// states such facts in the same words but never in this format, so the pretrained base knows the
-// words and how to copy from its context, yet not that it should answer after "a:" and stop at
-// '\n'. data/README.md says why that makes fine-tuning from the base beat training from scratch.
+// Two questions: the colour of X's object, what X has. The corpus (corpus.h) states such facts in the
+// same words but never in this format, so the pretrained base knows the words and how to copy from its
+// context, yet not that it should answer after "a:" and stop at '\n'. data/README.md says why the task
+// asks no more than that, and why fine-tuning from the base beats training from scratch.
 // Not here: the training loop or generation (train/, lessons/05_lora).
 #pragma once
 

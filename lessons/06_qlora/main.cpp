@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   app.add_option("--base", base, "the pretrained model folder (lesson 04's); trained here if missing")->capture_default_str();
   train::FinetuneOptions f;
   f.steps = 150, f.batch_size = 16, f.lr = 2e-3, f.min_lr = 2e-4;
-  app.add_option("--steps", f.steps, "fine-tuning steps of each method (--quick: 8)")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--steps", f.steps, "fine-tuning steps of each method (--quick: 24)")->check(CLI::Range(1, 100000))->capture_default_str();
   nn::LoraConfig lora;
   lora.r = 8, lora.lora_alpha = 16, lora.target_modules = {"c_attn", "c_proj", "c_fc"};  // every linear layer, as QLoRA
   app.add_option("--r", lora.r, "LoRA rank")->check(CLI::Range(1, 128))->capture_default_str();
@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   int64_t n_train = 2000, n_test = 150;
 
   return lesson::run(app, argc, argv, opt, [&] {
-    if (opt.quick) f.steps = std::min<int64_t>(f.steps, 8), f.batch_size = 4, n_train = 100, n_test = 6;
+    if (opt.quick) f.steps = std::min<int64_t>(f.steps, 24), f.batch_size = 4, n_train = 100, n_test = 6;
     f.seed = opt.seed, f.quiet = opt.quick, f.warmup = std::min<int64_t>(f.warmup, f.steps / 10);
     lora.lora_alpha = 2.0 * double(lora.r);
 

@@ -31,7 +31,7 @@ std::string find_or_train_base(const std::string& dir, const Options& opt) {
   nn::GPTConfig c = nn::tiny_gpt_config();  // context 128: a whole task example fits
   train::TrainOptions t = base_training_options();
   t.eval_every = 0, t.save_every = 0;
-  if (opt.quick) c.n_layer = 2, c.n_embd = 64, t.steps = 10, t.batch_size = 4, t.warmup = 1;
+  if (opt.quick) c.n_layer = 2, c.n_embd = 64, t.steps = 40, t.batch_size = 8, t.warmup = 4;
   t.seq_len = c.n_positions, t.seed = opt.seed, t.out_dir = opt.out_dir + "/base", t.fresh = true, t.quiet = opt.quick;
   fmt::print("no usable base at {} (run ./lab run 04 first to use lesson 04's); training one: {} layers, width {}, context {}, {} steps\n", dir,
              c.n_layer, c.n_embd, c.n_positions, t.steps);

@@ -42,10 +42,20 @@ TEST_CASE("task: no test prompt appears among the train prompts, and none repeat
   }
 }
 
+// How often `word` stands in `story` as a whole word (after a space, before a space or a full stop).
+static int word_count(const std::string& story, const std::string& word) {
+  int n = 0;
+  for (size_t at = story.find(" " + word); at != std::string::npos; at = story.find(" " + word, at + 1)) {
+    const char after = at + 1 + word.size() < story.size() ? story[at + 1 + word.size()] : '.';
+    n += after == ' ' || after == '.';
+  }
+  return n;
+}
+
 TEST_CASE("task: short prompts in the task's format, one-word answers the story determines") {
   std::vector<TaskExample> examples = make_task(3, 2000, TaskSplit::train);
   std::map<std::string, int> kinds;
-  int shared_object = 0;
+  std::map<size_t, int> sentences, fact_at;  // stories by their number of sentences; where the fact stands
   for (const TaskExample& ex : examples) {
     INFO(ex.prompt << ex.answer);
     CHECK(int64_t(ex.prompt.size() + ex.answer.size() + 1) <= kTaskMaxExampleBytes);
@@ -56,41 +66,45 @@ TEST_CASE("task: short prompts in the task's format, one-word answers the story 
     REQUIRE(ex.answer.size() >= 2);
     CHECK(ex.answer[0] == ' ');
     for (size_t i = 1; i < ex.answer.size(); i++) CHECK(((ex.answer[i] >= 'a' && ex.answer[i] <= 'z') || (ex.answer[i] >= 'A' && ex.answer[i] <= 'Z')));
-    // the answer word is in the story, and the question names what it is bound to
-    std::string word = ex.answer.substr(1);
-    std::string story = ex.prompt.substr(0, ex.prompt.find('\n'));
-    std::string question = ex.prompt.substr(ex.prompt.find('\n') + 1);
-    CHECK(story.find(" " + word) != std::string::npos);
+    const std::string word = ex.answer.substr(1);
+    const std::string story = ex.prompt.substr(0, ex.prompt.find('\n'));
+    const std::string question = ex.prompt.substr(ex.prompt.find('\n') + 1);
+    // the answer word stands once in the story, in the one "X has a C O." sentence, of the person asked about
+    CHECK(word_count(story, word) == 1);
+    const size_t has = story.find(" has ");
+    REQUIRE(has != std::string::npos);
+    CHECK(story.find(" has ", has + 1) == std::string::npos);
+    const size_t begin = story.rfind(' ', has - 1) + 1;
+    const std::string owner = story.substr(begin, has - begin);
+    const std::string fact = story.substr(begin, story.find('.', has) + 1 - begin);  // "Mia has a red hat."
+    CHECK(fact.find(" " + word) != std::string::npos);
     if (question.rfind("q: what colour is ", 0) == 0) {
       kinds["colour"]++;
-      std::string who = question.substr(18, question.find("'s ") - 18);
-      std::string object = question.substr(question.find("'s ") + 3, question.find('?') - question.find("'s ") - 3);
-      CHECK(story.find(who + " has a" + (word[0] == 'o' ? "n " : " ") + word + " " + object + ".") != std::string::npos);
-    } else if (question.rfind("q: who has the ", 0) == 0) {
-      kinds["owner"]++;
-      std::string colour_object = question.substr(15, question.find('?') - 15);
-      bool stated = story.find(word + " has a " + colour_object + ".") != std::string::npos ||
-                    story.find(word + " has an " + colour_object + ".") != std::string::npos;
-      CHECK(stated);
+      CHECK(question.substr(18, question.find("'s ") - 18) == owner);
+      const std::string object = question.substr(question.find("'s ") + 3, question.find('?') - question.find("'s ") - 3);
+      CHECK(fact == owner + " has a" + (std::string("aeiou").find(word[0]) != std::string::npos ? "n " : " ") + word + " " + object + ".");
     } else {
       kinds["object"]++;
-      CHECK(question.rfind("q: what does ", 0) == 0);
-      std::string who = question.substr(13, question.find(" have?") - 13);
-      size_t at = story.find(who + " has ");
-      REQUIRE(at != std::string::npos);
-      CHECK(story.find(" " + word + ".", at) == story.find('.', at) - word.size() - 1);
+      CHECK(question == "q: what does " + owner + " have?\na:");
+      CHECK(fact.substr(fact.size() - word.size() - 2) == " " + word + ".");
     }
-    // a story where two people own the same kind of object: only the name or colour tells them apart
-    std::string s = story;
-    for (const char* obj : {" hat.", " cup.", " ball.", " kite.", " box."}) {
-      size_t first = s.find(obj);
-      if (first != std::string::npos && s.find(obj, first + 1) != std::string::npos) shared_object++;
+    // the other sentences name other people, each once
+    size_t n = 0, at = 0;
+    for (size_t dot = story.find('.'); dot != std::string::npos; dot = story.find('.', dot + 1)) {
+      n++;
+      if (dot > has && at == 0) at = n;
     }
+    sentences[n]++;
+    fact_at[at]++;
+    CHECK(word_count(story, owner) == 1);
   }
-  CHECK(kinds["colour"] > 500);
-  CHECK(kinds["owner"] > 500);
-  CHECK(kinds["object"] > 500);
-  CHECK(shared_object > 50);
+  CHECK(kinds["colour"] > 800);
+  CHECK(kinds["object"] > 800);
+  CHECK(sentences[2] > 800);  // the fact and one other sentence, or two
+  CHECK(sentences[3] > 800);
+  CHECK(fact_at[1] > 300);  // the fact first, second or third
+  CHECK(fact_at[2] > 300);
+  CHECK(fact_at[3] > 100);
 }
 
 TEST_CASE("task: the text is prompt, answer, newline for each example") {
