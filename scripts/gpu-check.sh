@@ -2,11 +2,11 @@
 # The GPU check on a machine with one GPU (made for an H200, sm_90): configure build/gpu, build only
 # what the check runs (test_cuda, the GPU benchmarks, the CPU matmul benchmark), run every GPU test
 # (kernels against their CPU references, autograd, the GPT trained on both devices, GPU error
-# messages), run the benchmarks, then print one summary table. The CPU tests are `./lab test`'s job.
+# messages), run lessons 04-09 with --quick --device cuda, run the benchmarks, then print one summary table. The CPU tests are `./lab test`'s job.
 #
 # Full logs go to ${OUT:-build/gpu}/ (configure.log, build.log, ctest.log, bench_cuda.log/.json,
-# bench_sgemm.log/.json, bench_matmul.log, summary.txt). Exit status: 0 only when the build, every
-# GPU test and the GPU benchmarks succeeded. Meant to fit in one call of under 9 minutes on 16 cores, build included.
+# bench_sgemm.log/.json, bench_matmul.log, lesson_NN.log, summary.txt). Exit status: 0 only when the build,
+# every GPU test, every lesson and the GPU benchmarks succeeded. Meant to fit in one call of under 9 minutes on 16 cores, build included.
 # Usage: scripts/gpu-check.sh
 set -euo pipefail
 
@@ -52,6 +52,9 @@ cmake --build "$BUILD" --target help >"$LOGS/targets.log" 2>&1 || fail_with_log 
 grep -q '^test_cuda:' "$LOGS/targets.log" || die "no test_cuda target: CMake did not find nvcc (see $LOGS/configure.log)"
 targets=(test_cuda bench_cuda)
 for t in bench_cuda_sgemm bench_quant_nf4 bench_cuda_nf4_kernels bench_matmul; do grep -q "^$t:" "$LOGS/targets.log" && targets+=("$t"); done
+# The lessons that train, each run once with --quick --device cuda (issues 7, 8, 9 and 11 ask for them on a GPU).
+lessons=(04_tiny_transformer 05_lora 06_qlora 07_paged_adamw 08_kernels 09_real_model)
+for l in "${lessons[@]}"; do grep -q "^lesson_$l:" "$LOGS/targets.log" && targets+=("lesson_$l"); done
 
 say "build ${targets[*]} with $(nproc) jobs"
 start=$SECONDS
@@ -88,6 +91,22 @@ test_result() {
 gpt_result=$(test_result "the GPT trains on the GPU as on the CPU")
 oom_result=$(test_result "a GPU allocation larger than the card")
 launch_result=$(test_result "a launch with an invalid configuration")
+
+say "lessons with --quick --device cuda"
+lesson_lines=()
+lessons_failed=0
+for l in "${lessons[@]}"; do
+  bin="$BUILD/lessons/lesson_$l"
+  [[ -x $bin ]] || { lesson_lines+=("$(printf '  %-22s not built' "$l")"); continue; }
+  start=$SECONDS
+  status=0
+  timeout 120 "$bin" --quick --device cuda --out "$LOGS/lesson_$l" >"$LOGS/lesson_$l.log" 2>&1 || status=$?
+  result="passed"
+  [[ $status -eq 0 ]] || { result="FAILED (exit $status, see $LOGS/lesson_$l.log)"; lessons_failed=1; }
+  lesson_lines+=("$(printf '  %-22s %s in %d s' "$l" "$result" "$((SECONDS - start))")")
+  echo "${lesson_lines[-1]}"
+  [[ $status -eq 0 ]] || tail -n 5 "$LOGS/lesson_$l.log"
+done
 
 say "GPU benchmarks"
 bench_status=0
@@ -135,6 +154,8 @@ bench_table() {
   printf 'GPU tests   %s passed, %s failed, %s skipped (of %s)\n' "$passed" "$failed" "$skipped" "$total"
   printf 'GPT on GPU  %s (logits, loss, every gradient and 3 AdamW steps against the CPU)\n' "$gpt_result"
   printf 'GPU errors  out of memory: %s, bad launch: %s\n' "$oom_result" "$launch_result"
+  echo "lessons     --quick --device cuda"
+  printf '%s\n' "${lesson_lines[@]}"
   if [[ -s $LOGS/bench_cuda.json ]]; then
     echo "bench_cuda  (exit status $bench_status)"
     bench_table "$LOGS/bench_cuda.json"
@@ -165,4 +186,4 @@ bench_table() {
   echo "logs        $LOGS/"
 } | tee "$LOGS/summary.txt"
 
-[[ $ctest_status -eq 0 && $bench_status -eq 0 ]]
+[[ $ctest_status -eq 0 && $bench_status -eq 0 && $lessons_failed -eq 0 ]]
