@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 namespace lab::train {
@@ -32,6 +33,48 @@ using Clock = std::chrono::steady_clock;
 
 // The options a resumed run must share with the checkpoint: they decide the batches, the schedule
 // and the update, so changing one would make the result depend on where the run was stopped.
+// What a checkpoint holds of the model. Full training: every parameter. With frozen parameters (LoRA,
+// QLoRA) only the ones that train: the frozen base is what the run started from (`--model`) and is
+// loaded again on resume, so it is not written at every save (a 7B base would be 28 GB in f32 each
+// time). A fingerprint of the frozen parameters goes in the metadata instead, so that a resume onto
+// another base is refused. (QLoRA's NF4 codes are not parameters: a base that differs only in its
+// quantized linear layers is not caught.)
+struct ModelSave {
+  NamedTensors tensors;
+  std::string frozen_fingerprint;  // "" when nothing is frozen
+};
+
+// FNV-1a over each frozen parameter's name and bytes, 8 bytes a step; hex.
+std::string frozen_fingerprint(const nn::Module& model) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  auto mix = [&h](uint64_t word) { h = (h ^ word) * 0x100000001b3ULL; };
+  bool any = false;
+  for (const auto& [name, p] : model.named_parameters()) {
+    if (ag::requires_grad(p)) continue;
+    any = true;
+    for (char c : name) mix(uint64_t(uint8_t(c)));
+    const Tensor t = p.to(Device::cpu()).contiguous();
+    const auto* bytes = static_cast<const uint8_t*>(t.raw_data());
+    const size_t n = t.nbytes();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t word;
+      std::memcpy(&word, bytes + i, 8);
+      mix(word);
+    }
+    for (; i < n; i++) mix(bytes[i]);
+  }
+  return any ? fmt::format("{:016x}", h) : std::string();
+}
+
+ModelSave model_to_save(const nn::Module& model, const std::string& fingerprint) {
+  ModelSave s;
+  s.frozen_fingerprint = fingerprint;
+  for (const auto& [name, p] : model.state_dict())
+    if (s.frozen_fingerprint.empty() || ag::requires_grad(model.parameter(name))) s.tensors.emplace_back(name, p);
+  return s;
+}
+
 nlohmann::json resume_options(const TrainOptions& o, int64_t train_tokens) {
   return {{"steps", o.steps},   {"batch_size", o.batch_size}, {"seq_len", o.seq_len},       {"accum", o.accum},
           {"lr", o.lr},         {"min_lr", o.min_lr},         {"warmup", o.warmup},         {"weight_decay", o.weight_decay},
@@ -112,6 +155,7 @@ TrainResult train_causal_lm(nn::CausalLM& model, const data::TokenDataset& data,
   result.checkpoint = o.out_dir + "/checkpoint.safetensors";
   const Device device = model.parameters().at(0).device();
   AdamW optimizer(model.parameters(), {o.lr, o.beta1, o.beta2, 1e-8, o.weight_decay});
+  const std::string fingerprint = frozen_fingerprint(model);  // the frozen parameters never change: once
   const LrSchedule schedule{o.lr, o.min_lr, o.warmup, o.steps};
   const nlohmann::json options_json = resume_options(o, data.train_tokens());
   const std::string config_json = model.config_json();
@@ -144,7 +188,22 @@ TrainResult train_causal_lm(nn::CausalLM& model, const data::TokenDataset& data,
     const std::string diff = first_difference(nlohmann::json::parse(meta("train_options")), options_json);
     LAB_CHECK(diff.empty(), "{} was saved by a run with other training options ({}) (HINT: the same flags as that run, or --fresh to start over)",
               result.checkpoint, diff);
-    model.load_state_dict(s.model, true, result.checkpoint);
+    if (auto it = s.metadata.find("frozen_fingerprint"); it != s.metadata.end()) {
+      // only the trainable parameters were saved: the frozen ones must be the base this run loaded
+      const std::string& now = fingerprint;
+      LAB_CHECK(now == it->second, "{} holds the adapters of another base: its frozen parameters' fingerprint is {}, this model's {} "
+                "(HINT: the same --model as the run that saved it, or --fresh to start over)",
+                result.checkpoint, it->second, now.empty() ? "(none frozen)" : now);
+      const nn::LoadReport report = model.load_state_dict(s.model, false, result.checkpoint);
+      std::vector<std::string> missing_trainable;
+      for (const std::string& name : report.missing)
+        if (ag::requires_grad(model.parameter(name))) missing_trainable.push_back(name);
+      LAB_CHECK(report.unexpected.empty() && missing_trainable.empty(), "{}: {} trained parameters missing ({}) and {} unexpected ({}) (HINT: the same "
+                "LoRA flags as the run that saved it, or --fresh)", result.checkpoint, missing_trainable.size(), fmt::join(missing_trainable, ", "),
+                report.unexpected.size(), fmt::join(report.unexpected, ", "));
+    } else {
+      model.load_state_dict(s.model, true, result.checkpoint);
+    }
     optimizer.load_state_dict(s.optimizer, result.checkpoint);
     result.start_step = s.step;
     const std::string elapsed_text = meta("elapsed_s");
@@ -160,8 +219,10 @@ TrainResult train_causal_lm(nn::CausalLM& model, const data::TokenDataset& data,
   auto save_checkpoint = [&](int64_t done, double elapsed) {
     SavingGuard saving;  // a second Ctrl-C waits for the files to be whole
     log.write();         // first: a kill in between leaves rows past the checkpoint, which a resume drops
-    nn::save_training_state(result.checkpoint, model.state_dict(), optimizer.state_dict(), done,
-                            {{config_key, config_json}, {"train_options", options_json.dump()}, {"elapsed_s", fmt::format("{}", elapsed)}});
+    const ModelSave m = model_to_save(model, fingerprint);
+    std::map<std::string, std::string> metadata = {{config_key, config_json}, {"train_options", options_json.dump()}, {"elapsed_s", fmt::format("{}", elapsed)}};
+    if (!m.frozen_fingerprint.empty()) metadata["frozen_fingerprint"] = m.frozen_fingerprint;
+    nn::save_training_state(result.checkpoint, m.tensors, optimizer.state_dict(), done, metadata);
     saved_step = done;
   };
 

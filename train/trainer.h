@@ -10,7 +10,8 @@
 //
 // What it writes to OUT (options.out_dir): loss.csv + loss.svg (run_log.h) as it goes;
 // checkpoint.safetensors (model + AdamW state + step + config, nn/checkpoint.h) every save_every
-// steps, at the end and on Ctrl-C; model/ (a Hugging Face GPT-2 folder, nn/gpt_checkpoint.h) at the end.
+// steps, at the end and on Ctrl-C; with frozen parameters (LoRA, QLoRA) the model part is only the
+// parameters that train, plus a fingerprint of the frozen ones that a resume must match; model/ (a Hugging Face GPT-2 folder, nn/gpt_checkpoint.h) at the end.
 // Resume policy: an existing OUT/checkpoint.safetensors is resumed from (a line says so) unless
 // options.fresh; it must come from the same model config and the same training options, else a
 // lab::Error says which differs. Not here: exit codes (main() maps TrainStatus::interrupted to 130).

@@ -10,6 +10,7 @@
 #include "nn/checkpoint.h"
 #include "nn/gpt.h"
 #include "nn/gpt_checkpoint.h"
+#include "nn/lora.h"
 #include "tensor/all.h"
 #include "train/trainer.h"
 
@@ -132,6 +133,47 @@ TEST_CASE("train_gpt: stopped at step 7 and resumed, the run ends bit for bit as
     rows++;
   }
   CHECK(rows == 13);
+  fs::remove_all(straight);
+  fs::remove_all(resumed);
+}
+
+// The tiny GPT with LoRA on c_attn (r 2): everything else frozen.
+static std::shared_ptr<nn::GPT> lora_model() {
+  auto model = fresh_model();
+  nn::LoraConfig c;
+  c.r = 2, c.lora_alpha = 4, c.target_modules = {"c_attn"};
+  Generator gen(9);
+  nn::inject_lora(*model, c, gen);
+  model->name_parameters();
+  return model;
+}
+
+TEST_CASE("train_gpt with LoRA: the checkpoint holds only what trains, resumes bit for bit, and refuses another base") {
+  omp_set_num_threads(1);
+  fs::path straight = fresh_dir("lora_straight"), resumed = fresh_dir("lora_resumed");
+  train::train_gpt(*lora_model(), dataset(), options(straight, 10));
+  train::TrainOptions first = options(resumed, 10);
+  first.stop_at = 6;
+  REQUIRE(train::train_gpt(*lora_model(), dataset(), first).status == train::TrainStatus::stopped);
+  // only lora_A and lora_B, and a fingerprint of the frozen base in the metadata
+  nn::TrainingState saved = nn::load_training_state((resumed / "checkpoint.safetensors").string());
+  CHECK(saved.model.size() == 2);
+  for (const auto& [name, t] : saved.model) {
+    INFO(name);
+    CHECK((name.find("lora_A") != std::string::npos || name.find("lora_B") != std::string::npos));
+  }
+  REQUIRE(saved.metadata.count("frozen_fingerprint") == 1);
+  CHECK(saved.metadata.at("frozen_fingerprint").size() == 16);
+  // another base (one frozen weight changed) is refused by name
+  auto other_base = lora_model();
+  other_base->parameter("wte.weight").fill_(0.5);
+  CHECK_THROWS_WITH(train::train_gpt(*other_base, dataset(), options(resumed, 10)),
+                    Catch::Contains("adapters of another base") && Catch::Contains("fingerprint") && Catch::Contains("--fresh"));
+  // the same base: the run ends where the one never stopped ends
+  train::TrainResult r = train::train_gpt(*lora_model(), dataset(), options(resumed, 10));
+  CHECK(r.start_step == 6);
+  CHECK(r.step == 10);
+  check_same_state((resumed / "checkpoint.safetensors").string(), (straight / "checkpoint.safetensors").string());
   fs::remove_all(straight);
   fs::remove_all(resumed);
 }
