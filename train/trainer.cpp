@@ -8,6 +8,7 @@
 #include "nn/gpt_checkpoint.h"
 #include "nn/lora.h"
 #include "optim/adamw.h"
+#include "quant/linear4bit.h"
 #include "optim/clip.h"
 #include "train/interrupt.h"
 #include "train/progress.h"
@@ -36,24 +37,20 @@ using Clock = std::chrono::steady_clock;
 // What a checkpoint holds of the model. Full training: every parameter. With frozen parameters (LoRA,
 // QLoRA) only the ones that train: the frozen base is what the run started from (`--model`) and is
 // loaded again on resume, so it is not written at every save (a 7B base would be 28 GB in f32 each
-// time). A fingerprint of the frozen parameters goes in the metadata instead, so that a resume onto
-// another base is refused. (QLoRA's NF4 codes are not parameters: a base that differs only in its
-// quantized linear layers is not caught.)
+// time). A fingerprint of the frozen parameters and of QLoRA's NF4 weights (codes and absmax, which
+// are not parameters) goes in the metadata instead, so that a resume onto another base is refused.
 struct ModelSave {
   NamedTensors tensors;
   std::string frozen_fingerprint;  // "" when nothing is frozen
 };
 
-// FNV-1a over each frozen parameter's name and bytes, 8 bytes a step; hex.
-std::string frozen_fingerprint(const nn::Module& model) {
+// FNV-1a over the name and bytes of each frozen parameter and NF4 weight, 8 bytes a step; hex.
+std::string frozen_fingerprint(nn::Module& model) {
   uint64_t h = 0xcbf29ce484222325ULL;
   auto mix = [&h](uint64_t word) { h = (h ^ word) * 0x100000001b3ULL; };
-  bool any = false;
-  for (const auto& [name, p] : model.named_parameters()) {
-    if (ag::requires_grad(p)) continue;
-    any = true;
+  auto mix_tensor = [&](const std::string& name, const Tensor& value) {
     for (char c : name) mix(uint64_t(uint8_t(c)));
-    const Tensor t = p.to(Device::cpu()).contiguous();
+    const Tensor t = value.to(Device::cpu()).contiguous();
     const auto* bytes = static_cast<const uint8_t*>(t.raw_data());
     const size_t n = t.nbytes();
     size_t i = 0;
@@ -63,7 +60,16 @@ std::string frozen_fingerprint(const nn::Module& model) {
       mix(word);
     }
     for (; i < n; i++) mix(bytes[i]);
-  }
+  };
+  bool any = false;
+  for (const auto& [name, p] : model.named_parameters())
+    if (!ag::requires_grad(p)) any = true, mix_tensor(name, p);
+  for (const auto& [name, m] : model.named_modules())
+    if (const auto* q = dynamic_cast<const quant::Linear4bit*>(m)) {
+      any = true;
+      mix_tensor(name + ".weight (NF4 codes)", q->weight().packed);
+      mix_tensor(name + ".weight (absmax)", quant::nf4_absmax(q->weight()));
+    }
   return any ? fmt::format("{:016x}", h) : std::string();
 }
 

@@ -11,6 +11,7 @@
 #include "nn/gpt.h"
 #include "nn/gpt_checkpoint.h"
 #include "nn/lora.h"
+#include "quant/nf4_checkpoint.h"
 #include "tensor/all.h"
 #include "train/trainer.h"
 
@@ -176,6 +177,28 @@ TEST_CASE("train_gpt with LoRA: the checkpoint holds only what trains, resumes b
   check_same_state((resumed / "checkpoint.safetensors").string(), (straight / "checkpoint.safetensors").string());
   fs::remove_all(straight);
   fs::remove_all(resumed);
+}
+
+TEST_CASE("train_gpt with QLoRA: a base that differs only in its NF4 weights is refused") {
+  omp_set_num_threads(1);
+  auto qlora_model = [](bool changed) {
+    auto model = fresh_model();
+    if (changed) model->parameter("h.0.mlp.c_fc.weight").fill_(0.25);  // frozen, and quantized below: only its NF4 codes differ
+    quant::quantize_for_qlora(*model, 64, true);
+    nn::LoraConfig c;
+    c.r = 2, c.lora_alpha = 4, c.target_modules = {"c_attn"};
+    Generator gen(9);
+    nn::inject_lora(*model, c, gen);
+    model->name_parameters();
+    return model;
+  };
+  fs::path out = fresh_dir("qlora_base");
+  train::TrainOptions first = options(out, 4);
+  first.stop_at = 2;
+  REQUIRE(train::train_gpt(*qlora_model(false), dataset(), first).status == train::TrainStatus::stopped);
+  CHECK_THROWS_WITH(train::train_gpt(*qlora_model(true), dataset(), options(out, 4)), Catch::Contains("adapters of another base"));
+  CHECK(train::train_gpt(*qlora_model(false), dataset(), options(out, 4)).start_step == 2);
+  fs::remove_all(out);
 }
 
 TEST_CASE("train_gpt: a checkpoint of another model or other options is refused, naming the difference") {
