@@ -6,6 +6,7 @@
 // Without a GPU it prints why and exits 0. Run: build/bench/bench_cuda --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
 
+#include "bench/gpu_timing.h"
 #include "cuda/cuda_check.h"
 #include "cuda/elementwise.h"
 #include "cuda/reduce.h"
@@ -19,52 +20,8 @@
 
 namespace {
 
-// n floats on the GPU, uniform in [-1, 1) from a fixed LCG (the values do not change the timing).
-struct DeviceFloats {
-  float* ptr;
-  explicit DeviceFloats(int64_t n, uint32_t seed) : ptr(static_cast<float*>(lab::cuda::malloc(0, size_t(n) * sizeof(float)))) {
-    std::vector<float> host(static_cast<size_t>(n));
-    for (float& v : host) {
-      seed = seed * 1664525u + 1013904223u;
-      v = float(seed >> 8) / float(1 << 23) - 1.0f;
-    }
-    lab::cuda::memcpy(ptr, host.data(), host.size() * sizeof(float), lab::cuda::CopyKind::host_to_device);
-  }
-  ~DeviceFloats() { lab::cuda::free(0, ptr); }
-  DeviceFloats(const DeviceFloats&) = delete;
-  DeviceFloats& operator=(const DeviceFloats&) = delete;
-};
-
-struct Events {
-  cudaEvent_t start = nullptr, stop = nullptr;
-  Events() {
-    CUDA_CHECK(cudaEventCreate(&start));
-    CUDA_CHECK(cudaEventCreate(&stop));
-  }
-  ~Events() {
-    (void)cudaEventDestroy(start);
-    (void)cudaEventDestroy(stop);
-  }
-};
-
-// Runs `launch` once to warm up, then once per iteration between two events; returns the GPU seconds in all.
-template <typename Launch> double time_on_gpu(benchmark::State& state, Launch launch) {
-  Events events;
-  launch();
-  CUDA_CHECK(cudaDeviceSynchronize());
-  double seconds = 0;
-  for (auto _ : state) {
-    CUDA_CHECK(cudaEventRecord(events.start));
-    launch();
-    CUDA_CHECK(cudaEventRecord(events.stop));
-    CUDA_CHECK(cudaEventSynchronize(events.stop));
-    float ms = 0;
-    CUDA_CHECK(cudaEventElapsedTime(&ms, events.start, events.stop));
-    state.SetIterationTime(ms / 1e3);
-    seconds += ms / 1e3;
-  }
-  return seconds;
-}
+using lab::bench::DeviceFloats;
+using lab::bench::time_on_gpu;
 
 lab::cuda::Layout vector_layout(int64_t n) {
   lab::cuda::Layout l;

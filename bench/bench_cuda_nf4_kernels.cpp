@@ -8,6 +8,7 @@
 // Without a usable GPU it prints why and runs nothing. Run: scripts/gpu-check.sh (bench/RESULTS.md)
 #include <benchmark/benchmark.h>
 
+#include "bench/gpu_timing.h"
 #include "cuda/cuda_check.h"
 #include "cuda/lora_fused.h"
 #include "cuda/nf4_kernels.h"
@@ -47,23 +48,7 @@ struct GpuNf4 {
   }
 };
 
-template <typename F> void time_on_gpu(benchmark::State& state, F launch) {
-  cudaEvent_t start, stop;
-  CUDA_CHECK(cudaEventCreate(&start));
-  CUDA_CHECK(cudaEventCreate(&stop));
-  launch();  // warm-up
-  for (auto _ : state) {
-    CUDA_CHECK(cudaEventRecord(start));
-    launch();
-    CUDA_CHECK(cudaEventRecord(stop));
-    CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    state.SetIterationTime(double(ms) / 1e3);
-  }
-  CUDA_CHECK(cudaEventDestroy(start));
-  CUDA_CHECK(cudaEventDestroy(stop));
-}
+using lab::bench::time_on_gpu;
 
 void rate(benchmark::State& state, const char* name, double per_call) {
   state.counters[name] = benchmark::Counter(per_call / 1e9, benchmark::Counter::kIsIterationInvariantRate);

@@ -13,6 +13,7 @@
 #include <benchmark/benchmark.h>
 #include <cublas_v2.h>
 
+#include "bench/gpu_timing.h"
 #include "cuda/cuda_check.h"
 #include "cuda/matmul.h"
 #include "cuda/runtime.h"
@@ -39,33 +40,7 @@ namespace {
 cublasHandle_t cublas_handle = nullptr;
 double peak_gflops = 0;  // the GPU's FP32 peak (no tensor cores): lab::cuda::fp32_peak
 
-// n floats on the GPU, uniform in [-1, 1) from a fixed LCG (the values do not change the timing).
-struct DeviceFloats {
-  float* ptr;
-  explicit DeviceFloats(int64_t n, uint32_t seed) : ptr(static_cast<float*>(lab::cuda::malloc(0, size_t(n) * sizeof(float)))) {
-    std::vector<float> host(static_cast<size_t>(n));
-    for (float& v : host) {
-      seed = seed * 1664525u + 1013904223u;
-      v = float(seed >> 8) / float(1 << 23) - 1.0f;
-    }
-    lab::cuda::memcpy(ptr, host.data(), host.size() * sizeof(float), lab::cuda::CopyKind::host_to_device);
-  }
-  ~DeviceFloats() { lab::cuda::free(0, ptr); }
-  DeviceFloats(const DeviceFloats&) = delete;
-  DeviceFloats& operator=(const DeviceFloats&) = delete;
-};
-
-struct Events {
-  cudaEvent_t start = nullptr, stop = nullptr;
-  Events() {
-    CUDA_CHECK(cudaEventCreate(&start));
-    CUDA_CHECK(cudaEventCreate(&stop));
-  }
-  ~Events() {
-    (void)cudaEventDestroy(start);
-    (void)cudaEventDestroy(stop);
-  }
-};
+using lab::bench::DeviceFloats;
 
 // Row-major C = A B is column-major C^T = B^T A^T, so cuBLAS gets B first and the dims swapped;
 // the batch goes through the strided-batched call (stride 0 broadcasts, as in MatmulShape).
@@ -94,20 +69,7 @@ std::map<std::string, std::map<int64_t, double>> square_results;
 
 void bm_matmul(benchmark::State& state, Entry e, MatmulShape s, bool square) {
   DeviceFloats a(s.batch * s.M * s.K, 1), b((s.stride_b == 0 ? 1 : s.batch) * s.K * s.N, 2), c(s.batch * s.M * s.N, 3);
-  Events events;
-  e.fn(c.ptr, a.ptr, b.ptr, s);  // warm-up
-  CUDA_CHECK(cudaDeviceSynchronize());
-  double seconds = 0;
-  for (auto _ : state) {
-    CUDA_CHECK(cudaEventRecord(events.start));
-    e.fn(c.ptr, a.ptr, b.ptr, s);
-    CUDA_CHECK(cudaEventRecord(events.stop));
-    CUDA_CHECK(cudaEventSynchronize(events.stop));
-    float ms = 0;
-    CUDA_CHECK(cudaEventElapsedTime(&ms, events.start, events.stop));
-    state.SetIterationTime(ms / 1e3);
-    seconds += ms / 1e3;
-  }
+  const double seconds = lab::bench::time_on_gpu(state, [&] { e.fn(c.ptr, a.ptr, b.ptr, s); });
   // GFLOP/s = 2 batch M N K (a multiply and an add per term) per product / seconds
   const double gflops = 2.0 * double(s.batch) * double(s.M) * double(s.N) * double(s.K) * double(state.iterations()) / seconds / 1e9;
   state.counters["GFLOP/s"] = gflops;

@@ -13,6 +13,7 @@
 #include "tensor/all.h"
 
 #if LAB_HAS_CUDA
+#include "bench/gpu_timing.h"
 #include "cuda/cuda_check.h"
 #endif
 
@@ -73,22 +74,7 @@ void adamw_8bit(benchmark::State& state) {
 }
 
 #if LAB_HAS_CUDA
-template <typename F> void time_on_gpu(benchmark::State& state, F launch) {
-  cudaEvent_t start, stop;
-  CUDA_CHECK(cudaEventCreate(&start));
-  CUDA_CHECK(cudaEventCreate(&stop));
-  for (auto _ : state) {
-    CUDA_CHECK(cudaEventRecord(start));
-    launch();
-    CUDA_CHECK(cudaEventRecord(stop));
-    CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    state.SetIterationTime(double(ms) / 1e3);
-  }
-  CUDA_CHECK(cudaEventDestroy(start));
-  CUDA_CHECK(cudaEventDestroy(stop));
-}
+using lab::bench::time_on_gpu;
 
 void gpu_adamw_f32(benchmark::State& state) {
   const int64_t n = state.range(0);

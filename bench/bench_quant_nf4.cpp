@@ -12,6 +12,7 @@
 #include "tensor/all.h"
 
 #if LAB_HAS_CUDA
+#include "bench/gpu_timing.h"
 #include "cuda/cuda_check.h"
 #include "cuda/nf4.h"
 #endif
@@ -93,22 +94,7 @@ struct GpuCase {
   }
 };
 
-template <typename F> void time_on_gpu(benchmark::State& state, F launch) {
-  cudaEvent_t start, stop;
-  CUDA_CHECK(cudaEventCreate(&start));
-  CUDA_CHECK(cudaEventCreate(&stop));
-  for (auto _ : state) {
-    CUDA_CHECK(cudaEventRecord(start));
-    launch();
-    CUDA_CHECK(cudaEventRecord(stop));
-    CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    state.SetIterationTime(double(ms) / 1e3);
-  }
-  CUDA_CHECK(cudaEventDestroy(start));
-  CUDA_CHECK(cudaEventDestroy(stop));
-}
+using lab::bench::time_on_gpu;
 
 void gpu_nf4_quantize(benchmark::State& state) {
   const int64_t n = state.range(0);
