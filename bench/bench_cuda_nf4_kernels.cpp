@@ -25,13 +25,6 @@ using namespace lab::quant;
 
 const Device gpu = Device::cuda(0);
 
-cuda::NF4Table gpu_table() {
-  cuda::NF4Table t;
-  std::copy(nf4_table().begin(), nf4_table().end(), t.v);
-  std::copy(nf4_thresholds().begin(), nf4_thresholds().end(), t.thresholds);
-  return t;
-}
-
 // A plain (not double-quantized) NF4 weight of n values on the GPU: 1M normal values quantized on the
 // CPU, repeated (the timings do not depend on the values).
 struct GpuNf4 {
@@ -58,7 +51,7 @@ void dequant_case(benchmark::State& state, const cuda::Nf4DequantGpuVersion& v) 
   const int64_t n = state.range(0);
   GpuNf4 q(n);
   Tensor out = Tensor::empty({n}, DType::f32, gpu);
-  const cuda::NF4Table table = gpu_table();
+  const cuda::NF4Table table = nf4_gpu_table();
   time_on_gpu(state, [&] { v.fn(out.data<float>(), q.w, table); });
   rate(state, "GB", double((n + 1) / 2) + 4.0 * double(num_blocks(n, 64)) + 4.0 * double(n));
   rate(state, "out_GB", 4.0 * double(n));
@@ -79,7 +72,7 @@ void matmul_case(benchmark::State& state, const cuda::Nf4MatmulGpuVersion& v) {
   Generator g(2);
   const Tensor x = randn({M, K}, g).to(gpu);
   Tensor y = Tensor::empty({M, N}, DType::f32, gpu), scratch = Tensor::empty({K * N}, DType::f32, gpu);
-  const cuda::NF4Table table = gpu_table();
+  const cuda::NF4Table table = nf4_gpu_table();
   time_on_gpu(state, [&] { v.fn(y.data<float>(), x.data<float>(), M, q.w, N, K, scratch.data<float>(), table); });
   rate(state, "GFLOP", 2.0 * double(M) * double(N) * double(K));
   rate(state, "GB", 0.5625 * double(N * K) + 4.0 * double(M * (N + K)));
@@ -97,7 +90,7 @@ void lora_case(benchmark::State& state) {
          ws = Tensor::empty({K * N}, DType::f32, gpu);
   const cuda::LoraGpu lg{A.data<float>(), B.data<float>(), r, 1.0f};
   const cuda::LoraGpuTransposed lt{At.data<float>(), Bt.data<float>(), r, 1.0f};
-  const cuda::NF4Table table = gpu_table();
+  const cuda::NF4Table table = nf4_gpu_table();
   time_on_gpu(state, [&] {
     if (fused && nf4)
       cuda::qlora_forward_fused_f32(y.data<float>(), x.data<float>(), M, q.w, N, K, lg, t.data<float>(), table);

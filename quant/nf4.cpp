@@ -106,15 +106,14 @@ NF4Tensor NF4Tensor::to(Device device) const {
   return out;
 }
 
-#if LAB_HAS_CUDA
-static cuda::NF4Table gpu_table() {
+cuda::NF4Table nf4_gpu_table() {
   cuda::NF4Table t;
   std::copy(nf4_table().begin(), nf4_table().end(), t.v);
   std::copy(nf4_thresholds().begin(), nf4_thresholds().end(), t.thresholds);
   return t;
 }
 
-static cuda::NF4Weight gpu_weight(const NF4Tensor& q) {
+cuda::NF4Weight nf4_gpu_weight(const NF4Tensor& q) {
   cuda::NF4Weight w;
   w.packed = q.packed.data<uint8_t>();
   w.n = q.numel();
@@ -130,7 +129,6 @@ static cuda::NF4Weight gpu_weight(const NF4Tensor& q) {
   }
   return w;
 }
-#endif
 
 NF4Tensor quantize_nf4(const Tensor& x_in, int64_t blocksize, bool double_quant) {
   LAB_CHECK(x_in.defined(), "quantize_nf4: undefined tensor");
@@ -149,7 +147,7 @@ NF4Tensor quantize_nf4(const Tensor& x_in, int64_t blocksize, bool double_quant)
     if (x.device().is_cuda()) {
 #if LAB_HAS_CUDA
       cuda::set_device(x.device().index);
-      cuda::nf4_quantize(q.packed.data<uint8_t>(), q.absmax.data<float>(), x.data<float>(), n, blocksize, gpu_table());
+      cuda::nf4_quantize(q.packed.data<uint8_t>(), q.absmax.data<float>(), x.data<float>(), n, blocksize, nf4_gpu_table());
 #endif
     } else {
       quantize_nf4_ref(x.data<float>(), n, blocksize, q.packed.data<uint8_t>(), q.absmax.data<float>());
@@ -179,7 +177,7 @@ Tensor dequantize_nf4(const NF4Tensor& q) {
   if (q.device().is_cuda()) {
 #if LAB_HAS_CUDA
     cuda::set_device(q.device().index);
-    cuda::nf4_dequantize(out.data<float>(), gpu_weight(q), gpu_table());
+    cuda::nf4_dequantize(out.data<float>(), nf4_gpu_weight(q), nf4_gpu_table());
     return out;
 #endif
   }
@@ -196,7 +194,7 @@ static Tensor dequantize_transposed(const NF4Tensor& q, int64_t rows, int64_t co
   if (q.device().is_cuda()) {
 #if LAB_HAS_CUDA
     cuda::set_device(q.device().index);
-    cuda::nf4_dequantize_transposed(out.data<float>(), gpu_weight(q), rows, cols, gpu_table());
+    cuda::nf4_dequantize_transposed(out.data<float>(), nf4_gpu_weight(q), rows, cols, nf4_gpu_table());
     return out;
 #endif
   }
@@ -241,7 +239,7 @@ Tensor nf4_linear(const Tensor& x_in, const NF4Tensor& w) {
     }
     Tensor scratch = Tensor::empty({in_f, out_f}, DType::f32, x.device());
     cuda::set_device(x.device().index);
-    cuda::nf4_linear_f32(y.data<float>(), x.data<float>(), M, gpu_weight(w), out_f, in_f, scratch.data<float>(), gpu_table());
+    cuda::nf4_linear_f32(y.data<float>(), x.data<float>(), M, nf4_gpu_weight(w), out_f, in_f, scratch.data<float>(), nf4_gpu_table());
     return y;
 #endif
   }

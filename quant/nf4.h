@@ -10,6 +10,7 @@
 // Not here: FP4 (fp4.h), int8 (int8.h), the GPU kernels (cuda/nf4.cu, called from nf4.cpp).
 #pragma once
 
+#include "cuda/nf4.h"
 #include "quant/double_quant.h"
 #include "tensor/tensor.h"
 
@@ -98,6 +99,11 @@ NF4Tensor quantize_nf4(const Tensor& x, int64_t blocksize = kDefaultBlockSize, b
 Tensor dequantize_nf4(const NF4Tensor& q);
 // The absmax of every block as f32 [blocks] (itself, or the double-quantized ones decoded).
 Tensor nf4_absmax(const NF4Tensor& q);
+
+// What the GPU kernels (cuda/nf4.h, cuda/nf4_kernels.h) read: the code table with its midpoints, and
+// an NF4Tensor as raw pointers (plain or double quantized; q must be on the GPU for a launch).
+cuda::NF4Table nf4_gpu_table();
+cuda::NF4Weight nf4_gpu_weight(const NF4Tensor& q);
 
 // y = x W^T with W = dequantize_nf4(w) [out, in], x [..., in] f32 -> y [..., out]. Dequantizes W
 // straight into its transpose [in, out] (no copy before the matmul), then lab::matmul; on the GPU

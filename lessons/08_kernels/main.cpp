@@ -272,9 +272,7 @@ int main(int argc, char** argv) {
 #if LAB_HAS_CUDA
     if (cuda_available()) {
       const Device gpu = Device::cuda(0);
-      cuda::NF4Table table;
-      std::copy(nf4_table().begin(), nf4_table().end(), table.v);
-      std::copy(nf4_thresholds().begin(), nf4_thresholds().end(), table.thresholds);
+      const cuda::NF4Table table = nf4_gpu_table();
       const Tensor g_packed = from_vector(big_packed).to(gpu), g_absmax = from_vector(big_absmax).to(gpu);
       const Tensor g_out = empty({n}, DType::f32, gpu), g_src = full({n}, 1.0, DType::f32, gpu);
       cuda::NF4Weight wg;

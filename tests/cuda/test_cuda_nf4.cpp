@@ -100,9 +100,7 @@ TEST_CASE("NF4 dequantization into the transpose on the GPU") {
       const Tensor want = dequantize_nf4(q).reshape({rows, cols}).t().contiguous();
       const NF4Tensor on_gpu = q.to(gpu);
       Tensor got = Tensor::empty({cols, rows}, DType::f32, gpu);
-      cuda::NF4Table table;
-      std::copy(nf4_table().begin(), nf4_table().end(), table.v);
-      std::copy(nf4_thresholds().begin(), nf4_thresholds().end(), table.thresholds);
+      const cuda::NF4Table table = nf4_gpu_table();
       cuda::NF4Weight w;
       w.packed = on_gpu.packed.data<uint8_t>(), w.n = rows * cols, w.blocksize = 64;
       if (dq) {

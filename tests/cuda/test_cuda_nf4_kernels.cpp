@@ -22,31 +22,6 @@ namespace {
 
 const Device gpu = Device::cuda(0);
 
-cuda::NF4Table gpu_table() {
-  cuda::NF4Table t;
-  std::copy(nf4_table().begin(), nf4_table().end(), t.v);
-  std::copy(nf4_thresholds().begin(), nf4_thresholds().end(), t.thresholds);
-  return t;
-}
-
-// The kernels' view of an NF4Tensor that lives on the GPU.
-cuda::NF4Weight gpu_weight(const NF4Tensor& q) {
-  cuda::NF4Weight w;
-  w.packed = q.packed.data<uint8_t>();
-  w.n = q.numel();
-  w.blocksize = q.blocksize;
-  if (q.double_quantized()) {
-    w.qabsmax = q.nested.codes.data<uint8_t>();
-    w.absmax2 = q.nested.absmax2.data<float>();
-    w.offset = q.nested.offset;
-    w.blocksize2 = q.nested.blocksize;
-    std::copy(q.nested.map.begin(), q.nested.map.end(), w.map.v);
-  } else {
-    w.absmax = q.absmax.data<float>();
-  }
-  return w;
-}
-
 // max |a - b| <= tol * max |b|
 void require_close(const std::vector<float>& a, const std::vector<float>& b, double tol, const std::string& what) {
   REQUIRE(a.size() == b.size());
@@ -70,7 +45,7 @@ TEST_CASE("every GPU NF4 dequantization version gives the CPU reference's bits")
         for (const cuda::Nf4DequantGpuVersion& v : cuda::nf4_dequant_gpu_versions()) {
           for (int64_t shift : {0, 1}) {  // shift 1: a misaligned output, the fallback path
             Tensor out = Tensor::empty({n + 1}, DType::f32, gpu);
-            v.fn(out.data<float>() + shift, gpu_weight(q), gpu_table());
+            v.fn(out.data<float>() + shift, nf4_gpu_weight(q), nf4_gpu_table());
             const std::vector<float> got_all = out.to_vector<float>();
             const std::vector<float> got(got_all.begin() + shift, got_all.begin() + shift + n);
             INFO(v.name << ", block " << blocksize << ", n " << n << ", double quant " << dq << ", output offset " << shift);
@@ -95,7 +70,7 @@ TEST_CASE("every GPU NF4 matmul version matches the CPU on odd sizes") {
         Tensor scratch = Tensor::empty({K * N}, DType::f32, gpu);
         for (const cuda::Nf4MatmulGpuVersion& v : cuda::nf4_matmul_gpu_versions()) {
           Tensor y = Tensor::empty({M, N}, DType::f32, gpu);
-          v.fn(y.data<float>(), xg.data<float>(), M, gpu_weight(w), N, K, scratch.data<float>(), gpu_table());
+          v.fn(y.data<float>(), xg.data<float>(), M, nf4_gpu_weight(w), N, K, scratch.data<float>(), nf4_gpu_table());
           require_close(y.to_vector<float>(), want, 1e-5 * std::sqrt(double(K)) + 1e-6,
                         std::string(v.name) + " M " + std::to_string(M) + " N " + std::to_string(N) + " K " + std::to_string(K));
         }
@@ -134,10 +109,10 @@ TEST_CASE("the GPU LoRA forwards, fused and unfused, f32 and NF4 bases, match th
           require_close(y.to_vector<float>(), want, tol, "unfused, f32 base" + sizes);
           cuda::lora_forward_fused_f32(y.data<float>(), xg.data<float>(), M, Wg.data<float>(), N, K, lg, t.data<float>());
           require_close(y.to_vector<float>(), want, tol, "fused, f32 base" + sizes);
-          cuda::qlora_forward_unfused_f32(y.data<float>(), xg.data<float>(), M, gpu_weight(qg), N, K, lt, t.data<float>(), u.data<float>(),
-                                          ws.data<float>(), gpu_table());
+          cuda::qlora_forward_unfused_f32(y.data<float>(), xg.data<float>(), M, nf4_gpu_weight(qg), N, K, lt, t.data<float>(), u.data<float>(),
+                                          ws.data<float>(), nf4_gpu_table());
           require_close(y.to_vector<float>(), want_q, tol, "unfused, NF4 base" + sizes);
-          cuda::qlora_forward_fused_f32(y.data<float>(), xg.data<float>(), M, gpu_weight(qg), N, K, lg, t.data<float>(), gpu_table());
+          cuda::qlora_forward_fused_f32(y.data<float>(), xg.data<float>(), M, nf4_gpu_weight(qg), N, K, lg, t.data<float>(), nf4_gpu_table());
           require_close(y.to_vector<float>(), want_q, tol, "fused, NF4 base" + sizes);
         }
       }
