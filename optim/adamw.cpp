@@ -73,6 +73,22 @@ template <typename T> void adamw_step_ref(T* p, const T* g, T* m, T* v, int64_t 
 template void adamw_step_ref<float>(float*, const float*, float*, float*, int64_t, const cuda::AdamWCoefficients&);
 template void adamw_step_ref<double>(double*, const double*, double*, double*, int64_t, const cuda::AdamWCoefficients&);
 
+void adamw_step(const Tensor& p, const Tensor& g, int64_t first, int64_t n, void* m, void* v, const cuda::AdamWCoefficients& c) {
+  if (p.device().is_cuda()) {
+#if LAB_HAS_CUDA
+    if (p.dtype() == DType::f32)
+      cuda::adamw_step_f32(p.data<float>() + first, g.data<float>() + first, static_cast<float*>(m), static_cast<float*>(v), n, c);
+    else
+      cuda::adamw_step_f64(p.data<double>() + first, g.data<double>() + first, static_cast<double*>(m), static_cast<double*>(v), n, c);
+    return;
+#endif
+  }
+  if (p.dtype() == DType::f32)
+    adamw_step_ref(p.data<float>() + first, g.data<float>() + first, static_cast<float*>(m), static_cast<float*>(v), n, c);
+  else
+    adamw_step_ref(p.data<double>() + first, g.data<double>() + first, static_cast<double*>(m), static_cast<double*>(v), n, c);
+}
+
 void AdamW::update() {
   for (size_t i = 0; i < params_.size(); i++) {
     if (!has_update(i)) continue;
@@ -82,21 +98,10 @@ void AdamW::update() {
     int64_t& step = s.at("step").data<int64_t>()[0];  // the parameter's own count (state_for keeps it on the CPU)
     step += 1;
     const cuda::AdamWCoefficients c = adamw_coefficients(options_, step);
-    const Tensor &m = s.at("exp_avg"), &v = s.at("exp_avg_sq");
-    if (p.device().is_cuda()) {
 #if LAB_HAS_CUDA
-      cuda::set_device(p.device().index);
-      if (p.dtype() == DType::f32)
-        cuda::adamw_step_f32(p.data<float>(), g.data<float>(), m.data<float>(), v.data<float>(), p.numel(), c);
-      else
-        cuda::adamw_step_f64(p.data<double>(), g.data<double>(), m.data<double>(), v.data<double>(), p.numel(), c);
-      continue;
+    if (p.device().is_cuda()) cuda::set_device(p.device().index);
 #endif
-    }
-    if (p.dtype() == DType::f32)
-      adamw_step_ref(p.data<float>(), g.data<float>(), m.data<float>(), v.data<float>(), p.numel(), c);
-    else
-      adamw_step_ref(p.data<double>(), g.data<double>(), m.data<double>(), v.data<double>(), p.numel(), c);
+    adamw_step(p, g, 0, p.numel(), s.at("exp_avg").raw_data(), s.at("exp_avg_sq").raw_data(), c);
   }
 }
 

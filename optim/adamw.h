@@ -39,5 +39,9 @@ cuda::AdamWCoefficients adamw_coefficients(const AdamWOptions& o, int64_t step);
 // The CPU reference of one update over n contiguous elements; T is float or double.
 // cuda::adamw_step_f32 / _f64 compute the same, bit for bit.
 template <typename T> void adamw_step_ref(T* p, const T* g, T* m, T* v, int64_t n, const cuda::AdamWCoefficients& c);
+// One update of elements [first, first + n) of p (f32 or f64) with g's same elements and m, v (raw
+// pointers to n values of p's dtype, on p's device): adamw_step_ref on the CPU, cuda::adamw_step_f32 /
+// _f64 on the current GPU (the caller sets it). What AdamW, AdamW8bit's f32 state and PagedAdamW's pages share.
+void adamw_step(const Tensor& p, const Tensor& g, int64_t first, int64_t n, void* m, void* v, const cuda::AdamWCoefficients& c);
 
 }  // namespace lab

@@ -134,19 +134,7 @@ void AdamW8bit::update_param(size_t i) {
   if (on_gpu) cuda::set_device(p.device().index);
 #endif
   if (!is_8bit(i)) {  // f32 (or f64) state: AdamW's rule, bit for bit
-    if (on_gpu) {
-#if LAB_HAS_CUDA
-      if (p.dtype() == DType::f32)
-        cuda::adamw_step_f32(p.data<float>(), g.data<float>(), m.data<float>(), v.data<float>(), p.numel(), c);
-      else
-        cuda::adamw_step_f64(p.data<double>(), g.data<double>(), m.data<double>(), v.data<double>(), p.numel(), c);
-      return;
-#endif
-    }
-    if (p.dtype() == DType::f32)
-      adamw_step_ref(p.data<float>(), g.data<float>(), m.data<float>(), v.data<float>(), p.numel(), c);
-    else
-      adamw_step_ref(p.data<double>(), g.data<double>(), m.data<double>(), v.data<double>(), p.numel(), c);
+    adamw_step(p, g, 0, p.numel(), m.raw_data(), v.raw_data(), c);
     return;
   }
   float *absmax1 = s.at("absmax1").data<float>(), *absmax2 = s.at("absmax2").data<float>();

@@ -36,23 +36,6 @@ int64_t& step_count(std::map<std::string, Tensor>& state) {
   return it->second.data<int64_t>()[0];
 }
 
-// AdamW's rule on n elements of a chunk, on the CPU or the current GPU.
-void adamw_chunk(const Tensor& p, const Tensor& g, int64_t first, int64_t n, void* m, void* v, const cuda::AdamWCoefficients& c) {
-  if (p.device().is_cuda()) {
-#if LAB_HAS_CUDA
-    if (p.dtype() == DType::f32)
-      cuda::adamw_step_f32(p.data<float>() + first, g.data<float>() + first, static_cast<float*>(m), static_cast<float*>(v), n, c);
-    else
-      cuda::adamw_step_f64(p.data<double>() + first, g.data<double>() + first, static_cast<double*>(m), static_cast<double*>(v), n, c);
-    return;
-#endif
-  }
-  if (p.dtype() == DType::f32)
-    adamw_step_ref(p.data<float>() + first, g.data<float>() + first, static_cast<float*>(m), static_cast<float*>(v), n, c);
-  else
-    adamw_step_ref(p.data<double>() + first, g.data<double>() + first, static_cast<double*>(m), static_cast<double*>(v), n, c);
-}
-
 // The f32/f64 update of parameter i chunk by chunk, m and v in buffers `m_id` and `v_id`.
 void paged_adamw_param(PageManager& pager, const Tensor& p, const Tensor& g, PageManager::BufferId m_id, PageManager::BufferId v_id,
                        const cuda::AdamWCoefficients& c) {
@@ -61,7 +44,7 @@ void paged_adamw_param(PageManager& pager, const Tensor& p, const Tensor& g, Pag
     const int64_t first = int64_t(k) * chunk;
     void* m = pager.bring_in(m_id, k);
     void* v = pager.bring_in(v_id, k);
-    adamw_chunk(p, g, first, std::min(chunk, n - first), m, v, c);
+    adamw_step(p, g, first, std::min(chunk, n - first), m, v, c);
     pager.unpin_all();
   }
 }
