@@ -69,13 +69,7 @@ void GPTConfig::validate(const std::string& source) const {
 GPTConfig tiny_gpt_config() { return GPTConfig{}; }
 
 GPTConfig parse_gpt_config(const std::string& json_text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(json_text);
-  } catch (const json::exception& e) {
-    LAB_FAIL("{}: not valid JSON: {}", source, e.what());
-  }
-  LAB_CHECK(j.is_object(), "{}: a config.json must be a JSON object, got {}", source, j.type_name());
+  json j = config_json::parse_object(json_text, source, "a config.json");
   if (j.contains("model_type")) {
     LAB_CHECK(j["model_type"] == "gpt2", "{}: model_type is {}, not \"gpt2\" (HINT: only GPT-2 checkpoints load here)", source,
               j["model_type"].dump());

@@ -1,6 +1,7 @@
 // load_llama, save_llama and the shard index (see llama_checkpoint.h).
 #include "nn/llama_checkpoint.h"
 
+#include "nn/config_json.h"
 #include "tensor/atomic_file.h"
 #include "tensor/safetensors.h"
 
@@ -46,12 +47,7 @@ std::string shown(const std::string& s) {
 }  // namespace
 
 ShardIndex parse_shard_index(const std::string& json_text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(json_text);
-  } catch (const json::exception& e) {
-    LAB_FAIL("{}: not valid JSON: {}", source, e.what());
-  }
+  json j = config_json::parse_json(json_text, source);
   LAB_CHECK(j.is_object() && j.contains("weight_map") && j["weight_map"].is_object(),
             "{}: expected an object with a \"weight_map\" object (tensor name -> shard file), as save_pretrained writes", source);
   ShardIndex index;

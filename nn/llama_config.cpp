@@ -68,13 +68,7 @@ void LlamaConfig::validate(const std::string& source) const {
 }
 
 LlamaConfig parse_llama_config(const std::string& json_text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(json_text);
-  } catch (const json::exception& e) {
-    LAB_FAIL("{}: not valid JSON: {}", source, e.what());
-  }
-  LAB_CHECK(j.is_object(), "{}: a config.json must be a JSON object, got {}", source, j.type_name());
+  json j = config_json::parse_object(json_text, source, "a config.json");
   LAB_CHECK(j.contains("model_type") && j["model_type"] == "llama", "{}: model_type is {}, expected \"llama\"", source,
             j.contains("model_type") ? j["model_type"].dump() : "missing");
   // LlamaConfig's defaults (Llama-2 7B), as transformers fills a field the file does not have.

@@ -11,6 +11,7 @@
 #include "nn/lora_io.h"
 
 #include "nn/causal_lm.h"
+#include "nn/config_json.h"
 #include "nn/gpt.h"
 #include "tensor/atomic_file.h"
 #include "tensor/error.h"
@@ -186,13 +187,7 @@ std::vector<std::string> peft_default_targets(const std::string& model_type) {
 }
 
 AdapterConfig parse_adapter_config(const std::string& json_text, const std::string& source, const std::string& model_type) {
-  json j;
-  try {
-    j = json::parse(json_text);
-  } catch (const json::exception& e) {
-    LAB_FAIL("{}: not valid JSON: {}", source, e.what());
-  }
-  LAB_CHECK(j.is_object(), "{}: an adapter_config.json must be a JSON object, got {}", source, j.type_name());
+  json j = config_json::parse_object(json_text, source, "an adapter_config.json");
   // PEFT's one required key (MIN_EXPECTED_CONFIG_KEYS)
   LAB_CHECK(j.contains("peft_type"), "{}: no peft_type (HINT: PEFT writes \"peft_type\": \"LORA\" in every adapter_config.json)", source);
   LAB_CHECK(j["peft_type"] == "LORA", "{}: peft_type is {}, only \"LORA\" adapters load here", source, j["peft_type"].dump());
