@@ -5,6 +5,7 @@
 #include "data/tokenizer/load_tokenizer_json.h"
 #include "data/tokenizer/tokenizer.h"
 #include "tensor/error.h"
+#include "tests/dataset/tokenizer_fixtures.h"
 
 #include <filesystem>
 #include <fstream>
@@ -13,8 +14,6 @@ using namespace lab::data;
 using Catch::Contains;
 
 namespace {
-
-const std::string kDir = LAB_TEST_DATA_DIR "/tokenizers/";
 
 // A tokenizer.json around a vocabulary {a, b, ab} and the merge "a b", with `pre` as its pre_tokenizer.
 std::string tiny_json(const std::string& pre, const std::string& merges = R"(["a b"])", const std::string& model_type = "BPE") {
@@ -32,13 +31,13 @@ std::string temp_dir(const std::string& name) {
 }  // namespace
 
 TEST_CASE("bpe errors: a missing file, a directory, a folder without tokenizer files") {
-  CHECK_THROWS_WITH(load_tokenizer_json(kDir + "nope/tokenizer.json"), Contains("nope/tokenizer.json: no such file") && Contains("HINT"));
-  CHECK_THROWS_WITH(load_tokenizer_json(kDir + "gpt2_json"), Contains("is a directory"));
+  CHECK_THROWS_WITH(load_tokenizer_json(kTokenizerFixtures + "nope/tokenizer.json"), Contains("nope/tokenizer.json: no such file") && Contains("HINT"));
+  CHECK_THROWS_WITH(load_tokenizer_json(kTokenizerFixtures + "gpt2_json"), Contains("is a directory"));
   std::string empty = temp_dir("empty");
   CHECK_THROWS_WITH(load_tokenizer(empty), Contains("no tokenizer found: looked for tokenizer.json, then vocab.json + merges.txt"));
   std::ofstream(empty + "/vocab.json") << "{}";
   CHECK_THROWS_WITH(load_tokenizer(empty), Contains("(merges.txt is missing)"));
-  CHECK_THROWS_WITH(load_tokenizer(kDir + "expected.json"), Contains("is not a folder"));
+  CHECK_THROWS_WITH(load_tokenizer(kTokenizerFixtures + "expected.json"), Contains("is not a folder"));
   std::filesystem::remove_all(empty);
 }
 
@@ -93,7 +92,7 @@ TEST_CASE("bpe errors: an unsupported component names its path and type and list
 }
 
 TEST_CASE("bpe errors: decoding an id out of range names the file, the id and its position") {
-  auto tok = load_tokenizer(kDir + "gpt2_files");
+  auto tok = load_tokenizer(kTokenizerFixtures + "gpt2_files");
   CHECK_THROWS_AS(tok->decode({0, 557}), lab::Error);
   CHECK_THROWS_WITH(tok->decode({0, 1, 99999}), Contains("merges.txt: cannot decode id 99999 at position 2: ids must be in [0, 557)") && Contains("HINT"));
   CHECK_THROWS_WITH(tok->decode({-1}), Contains("id -1 at position 0"));

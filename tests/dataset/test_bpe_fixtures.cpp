@@ -7,6 +7,7 @@
 #include "data/tokenizer/load_gpt2_files.h"
 #include "data/tokenizer/load_tokenizer_json.h"
 #include "data/tokenizer/tokenizer.h"
+#include "tests/dataset/tokenizer_fixtures.h"
 
 #include <nlohmann/json.hpp>
 
@@ -14,15 +15,13 @@ using namespace lab::data;
 
 namespace {
 
-const std::string kDir = LAB_TEST_DATA_DIR "/tokenizers/";
-
 const nlohmann::json& expected() {
-  static const nlohmann::json j = nlohmann::json::parse(read_tokenizer_file(kDir + "expected.json"));
+  static const nlohmann::json j = nlohmann::json::parse(read_tokenizer_file(kTokenizerFixtures + "expected.json"));
   return j;
 }
 
 void check_against_tokenizers(const std::string& name) {
-  std::unique_ptr<Tokenizer> tok = load_tokenizer(kDir + name);
+  std::unique_ptr<Tokenizer> tok = load_tokenizer(kTokenizerFixtures + name);
   INFO(name << ": " << tok->describe());
   const nlohmann::json& rows = expected().at(name);
   REQUIRE(rows.size() >= 20);
@@ -50,11 +49,11 @@ TEST_CASE("bpe: LLaMA-2 style tokenizer.json (Prepend + Replace, byte_fallback) 
 TEST_CASE("bpe: Metaspace tokenizer.json with byte_fallback gives the ids of tokenizers") { check_against_tokenizers("sp_metaspace"); }
 
 TEST_CASE("bpe: the fixtures exercise what they claim: byte fallback, special tokens, merges") {
-  auto sp = load_tokenizer_json(kDir + "sp_legacy/tokenizer.json");
+  auto sp = load_tokenizer_json(kTokenizerFixtures + "sp_legacy/tokenizer.json");
   std::vector<int64_t> cjk = sp->encode("中");  // not in the training text: three <0xNN> tokens after the "▁"
   REQUIRE(cjk.size() == 4);
   CHECK(cjk[1] == *sp->token_id("<0xE4>"));
-  auto gpt2 = load_tokenizer(kDir + "gpt2_files");
+  auto gpt2 = load_tokenizer(kTokenizerFixtures + "gpt2_files");
   CHECK(gpt2->encode("<|endoftext|>") == std::vector<int64_t>{*gpt2->token_id("<|endoftext|>")});
   CHECK(gpt2->encode(" the").size() == 1);  // "Ġthe" is a merged token
   CHECK(gpt2->vocab_size() == 557);  // 256 byte characters, <|endoftext|>, 300 merges
@@ -73,12 +72,12 @@ TEST_CASE("bpe: GPT-2's byte map: printable bytes stay, the rest move to U+0100 
 }
 
 TEST_CASE("bpe: GPT-2's regex splits contractions, letters, numbers, symbols and keeps a space with the next word") {
-  auto gpt2 = load_gpt2_files(kDir + "gpt2_files/vocab.json", kDir + "gpt2_files/merges.txt");
+  auto gpt2 = load_gpt2_files(kTokenizerFixtures + "gpt2_files/vocab.json", kTokenizerFixtures + "gpt2_files/merges.txt");
   std::vector<std::string> want = {"Hello", "\u0120", "\u0120world", "'s", "\u0120123", "!!", "\u010A"};
   CHECK(gpt2->pre_tokenize("Hello  world's 123!!\n") == want);
   // an invalid byte matches nothing: a pre-token of its own, byte-mapped like any byte (0xff -> U+00FF)
   CHECK(gpt2->pre_tokenize("ab\xff" "cd") == std::vector<std::string>{"ab", "\u00ff", "cd"});
-  auto llama3 = load_tokenizer_json(kDir + "llama3/tokenizer.json");
+  auto llama3 = load_tokenizer_json(kTokenizerFixtures + "llama3/tokenizer.json");
   CHECK(llama3->pre_tokenize("I'M 12345\n\nx") == std::vector<std::string>{"I", "'M", "\u0120", "123", "45", "\u010A\u010A", "x"});
 }
 

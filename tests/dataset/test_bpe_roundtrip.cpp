@@ -5,12 +5,11 @@
 #include "data/tokenizer/load_tokenizer_json.h"
 #include "data/tokenizer/tokenizer.h"
 #include "tensor/random.h"
+#include "tests/dataset/tokenizer_fixtures.h"
 
 using namespace lab::data;
 
 namespace {
-
-const std::string kDir = LAB_TEST_DATA_DIR "/tokenizers/";
 
 // Random bytes; with `text_like`, mostly ASCII letters and spaces with multi-byte characters mixed in.
 std::string random_bytes(lab::Generator& g, size_t n, bool text_like) {
@@ -24,7 +23,7 @@ std::string random_bytes(lab::Generator& g, size_t n, bool text_like) {
 }
 
 void check_round_trips(const std::string& name, bool metaspace) {
-  std::unique_ptr<Tokenizer> tok = load_tokenizer(kDir + name);
+  std::unique_ptr<Tokenizer> tok = load_tokenizer(kTokenizerFixtures + name);
   lab::Generator g(1234);
   int checked = 0;
   for (int trial = 0; trial < 300; trial++) {
@@ -60,12 +59,12 @@ TEST_CASE("bpe round trip: LLaMA-2 style byte_fallback tokenizer.json, every byt
 TEST_CASE("bpe round trip: Metaspace tokenizer.json, without U+2581 or a leading space") { check_round_trips("sp_metaspace", true); }
 
 TEST_CASE("bpe round trip: invalid UTF-8 becomes its own bytes, with special tokens around it") {
-  auto gpt2 = load_tokenizer(kDir + "gpt2_json");
+  auto gpt2 = load_tokenizer(kTokenizerFixtures + "gpt2_json");
   std::string s = "ok \xc3\x28 <|endoftext|>\xff\xfe \x80 \xe2\x82 end\xf0\x9f\x98";
   std::vector<int64_t> ids = gpt2->encode(s);
   CHECK(std::count(ids.begin(), ids.end(), *gpt2->token_id("<|endoftext|>")) == 1);
   CHECK(gpt2->decode(ids) == s);
-  auto sp = load_tokenizer_json(kDir + "sp_legacy/tokenizer.json");
+  auto sp = load_tokenizer_json(kTokenizerFixtures + "sp_legacy/tokenizer.json");
   std::vector<int64_t> sp_ids = sp->encode("a\xff");  // the invalid byte falls back to <0xFF>
   REQUIRE(!sp_ids.empty());
   CHECK(sp_ids.back() == *sp->token_id("<0xFF>"));
@@ -73,7 +72,7 @@ TEST_CASE("bpe round trip: invalid UTF-8 becomes its own bytes, with special tok
 }
 
 TEST_CASE("bpe: a long word and a long whitespace run encode in time and round-trip") {
-  auto gpt2 = load_tokenizer(kDir + "gpt2_files");
+  auto gpt2 = load_tokenizer(kTokenizerFixtures + "gpt2_files");
   std::string word(200000, 'a'), spaces(200000, ' ');  // the O(n log n) merge loop; PCRE2's JIT stack
   CHECK(gpt2->decode(gpt2->encode(word)) == word);
   CHECK(gpt2->decode(gpt2->encode(spaces + "x")) == spaces + "x");

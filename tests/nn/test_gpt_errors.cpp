@@ -21,13 +21,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
+struct ErrorsTempDir {
   fs::path path = fs::temp_directory_path() / fmt::format("loralab_test_gpt_errors_{}_{}", getpid(), counter++);
-  ~TempDir() { fs::remove_all(path); }
+  ~ErrorsTempDir() { fs::remove_all(path); }
   static inline int counter = 0;
 };
 
-GPTConfig small_config() {
+GPTConfig one_layer_config() {
   GPTConfig c;
   c.vocab_size = 50, c.n_positions = 8, c.n_embd = 16, c.n_layer = 1, c.n_head = 2;
   return c;
@@ -36,7 +36,7 @@ GPTConfig small_config() {
 // A good checkpoint in dir, and its tensors to spoil.
 std::map<std::string, Tensor> write_good(const fs::path& dir) {
   Generator gen(0);
-  GPT model(small_config(), gen);
+  GPT model(one_layer_config(), gen);
   save_gpt(model, dir.string());
   return load_safetensors((dir / "model.safetensors").string());
 }
@@ -68,25 +68,25 @@ TEST_CASE("parse_gpt_config names the source and the field of every bad value") 
   CHECK_THROWS_WITH(bad(R"({"n_embd": 64, "hidden_size": 32})")(), Contains("both n_embd and its alias hidden_size are set"));
   CHECK_THROWS_WITH(bad(R"({"scale_attn_by_inverse_layer_idx": true})")(), Contains("scale_attn_by_inverse_layer_idx = true is not supported"));
   CHECK_NOTHROW(parse_gpt_config(R"({"n_embd": 64, "hidden_size": 64, "n_head": 4, "reorder_and_upcast_attn": true})", "cfg.json"));
-  GPTConfig c = small_config();
+  GPTConfig c = one_layer_config();
   c.n_head = 3;
   CHECK_THROWS_WITH(c.validate("here"), Contains("here: n_embd (16) must be a multiple of n_head (3)"));
 }
 
 TEST_CASE("load_gpt names the missing folder or file, and bad JSON") {
-  TempDir dir;
+  ErrorsTempDir dir;
   CHECK_THROWS_WITH(load_gpt((dir.path / "nope").string()), Contains("nope is not a folder"));
   fs::create_directories(dir.path);
   CHECK_THROWS_WITH(load_gpt(dir.path.string()), Contains("config.json: no such file"));
   CHECK_THROWS_WITH(load_gpt_config(dir.path.string()), Contains("is a folder, not a config.json"));
   write_text(dir.path / "config.json", "{\"n_embd\": ");
   CHECK_THROWS_WITH(load_gpt(dir.path.string()), Contains("config.json: not valid JSON"));
-  write_text(dir.path / "config.json", gpt_config_json(small_config()));
+  write_text(dir.path / "config.json", gpt_config_json(one_layer_config()));
   CHECK_THROWS_WITH(load_gpt(dir.path.string()), Contains("model.safetensors: no such file"));
 }
 
 TEST_CASE("load_gpt: a transposed Conv1D weight gets a HINT, other wrong shapes name both shapes") {
-  TempDir dir;
+  ErrorsTempDir dir;
   auto t = write_good(dir.path);
   auto good = t;
   t["transformer.h.0.attn.c_attn.weight"] = t["transformer.h.0.attn.c_attn.weight"].t();
@@ -110,7 +110,7 @@ TEST_CASE("load_gpt: a transposed Conv1D weight gets a HINT, other wrong shapes 
 }
 
 TEST_CASE("load_gpt lists missing and unexpected tensors by name") {
-  TempDir dir;
+  ErrorsTempDir dir;
   auto t = write_good(dir.path);
   auto good = t;
   t.erase("transformer.ln_f.bias");
@@ -126,7 +126,7 @@ TEST_CASE("load_gpt lists missing and unexpected tensors by name") {
 }
 
 TEST_CASE("load_gpt accepts bf16 weights, a tied lm_head.weight and the mask buffers") {
-  TempDir dir;
+  ErrorsTempDir dir;
   auto t = write_good(dir.path);
   Tensor w = t["transformer.h.0.mlp.c_proj.weight"];
   t["transformer.h.0.mlp.c_proj.weight"] = w.to(DType::bf16);
@@ -141,7 +141,7 @@ TEST_CASE("load_gpt accepts bf16 weights, a tied lm_head.weight and the mask buf
 
 TEST_CASE("GPT refuses bad token ids and contexts past n_positions") {
   Generator gen(1);
-  GPT model(small_config(), gen);
+  GPT model(one_layer_config(), gen);
   CHECK_THROWS_WITH(model.forward(from_vector<int64_t>({3, 50, 1}, {1, 3})),
                     Contains("token id 50 at [0, 1] is outside the vocabulary [0, 50)"));
   CHECK_THROWS_WITH(model.forward(from_vector<int64_t>({3, 1, -1}, {1, 3})), Contains("token id -1 at [0, 2]"));
@@ -161,8 +161,8 @@ TEST_CASE("save_gpt refuses a model whose layers were replaced") {
     Tensor forward(const Tensor& x) override { return child_as<UnaryModule>("base_layer").forward(x); }
   };
   Generator gen(2);
-  GPT model(small_config(), gen);
+  GPT model(one_layer_config(), gen);
   model.child("h")->child("0")->child("attn")->replace_module("c_attn", std::make_shared<Wrapped>(gen));
-  TempDir dir;
+  ErrorsTempDir dir;
   CHECK_THROWS_WITH(save_gpt(model, dir.path.string()), Contains("no parameter h.0.attn.c_attn.weight") && Contains("merge"));
 }

@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kFixture = LAB_TEST_DATA_DIR "/reference/llama_tiny";
+const std::string kTinyLlama = LAB_TEST_DATA_DIR "/reference/llama_tiny";
 
 fs::path shard_temp_dir(const std::string& name) {
   fs::path p = fs::temp_directory_path() / fmt::format("loralab_test_llama_shards_{}_{}", getpid(), name);
@@ -58,14 +58,14 @@ void check_same_bits(const nn::Module& a, const nn::Module& b) {
 }  // namespace
 
 TEST_CASE("save_llama shards as save_pretrained does, and the shards reload bit for bit") {
-  auto model = nn::load_llama(kFixture);
+  auto model = nn::load_llama(kTinyLlama);
 
   SECTION("200KB: transformers' split of the fixture, and its index") {
     const fs::path dir = shard_temp_dir("hf");
     nn::save_causal_lm(*model, dir.string(), 200'000);
     CHECK(files_in(dir) == std::set<std::string>{"config.json", "model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
                                                  "model-00003-of-00003.safetensors", "model.safetensors.index.json"});
-    CHECK(read_json(dir / "model.safetensors.index.json") == read_json(fs::path(kFixture) / "model.safetensors.index.json"));
+    CHECK(read_json(dir / "model.safetensors.index.json") == read_json(fs::path(kTinyLlama) / "model.safetensors.index.json"));
     check_same_bits(*model, *nn::load_llama(dir.string()));
     fs::remove_all(dir);
   }

@@ -79,7 +79,7 @@ std::string llama_with_tokenizer(const std::string& name, int extra_merges) {
   return d.string();
 }
 
-std::string text_file() {
+std::string tokenizer_text_file() {
   const fs::path p = test_temp_dir("tokenizer") / "text.txt";
   std::string s;
   for (int i = 0; i < 12; i++) s += "the cat sat on the mat and the dog ran after it.\n";
@@ -112,7 +112,7 @@ double library_loss(nn::CausalLM& model, const std::vector<int64_t>& tokens, int
 }  // namespace
 
 TEST_CASE("loralab eval, generate and train --lora on a LLaMA use the folder's tokenizer.json") {
-  const std::string model_dir = llama_with_tokenizer("good", 0), text = text_file();
+  const std::string model_dir = llama_with_tokenizer("good", 0), text = tokenizer_text_file();
   std::unique_ptr<data::Tokenizer> tokenizer = data::load_tokenizer(model_dir);
   REQUIRE(tokenizer->vocab_size() == 256);
   const std::string text_bytes = read_file_text(text);
@@ -160,7 +160,7 @@ TEST_CASE("loralab eval, generate and train --lora on a LLaMA use the folder's t
 }
 
 TEST_CASE("a tokenizer.json with an id past the model's vocabulary is refused by eval, generate and train") {
-  const std::string model_dir = llama_with_tokenizer("too_big", 2), text = text_file();  // ids 256 and 257
+  const std::string model_dir = llama_with_tokenizer("too_big", 2), text = tokenizer_text_file();  // ids 256 and 257
   REQUIRE(data::load_tokenizer(model_dir)->vocab_size() == 258);
   const std::string phrase = "has 258 tokens, more than the model's vocab_size 256";
   check_bad_inputs({{"tokenizer ids past vocab_size", {"eval", "--model", model_dir, "--text", text}, 1, phrase},
