@@ -1,6 +1,6 @@
 // The fused 8-bit AdamW kernel, v1: one thread block per state block (256 elements, one thread
 // each). Each thread dequantizes its m and v, applies AdamW in PyTorch's order, the block reduces
-// max |m| and max v (exact in any order, so the CPU and GPU agree), and each thread requantizes with
+// max |m| and max v (exact in any order, NaN left out, so the CPU and GPU agree), and each thread requantizes with
 // bitsandbytes' midpoint search over the code book in shared memory. Every operation is rounded as
 // on the CPU (cuda/rounded.cuh): equal to optim/adamw8bit.cpp's adamw8bit_step_ref bit for bit.
 //
@@ -44,9 +44,12 @@ __global__ void adamw8bit_kernel(float* p, const float* g, uint8_t* code1, uint8
       const float denom = add(div(sqrt(vi), bc2_sqrt), eps);
       p[i] = add(pi, mul(neg_step_size, div(mi, denom)));
     }
-    // the block's new absmax (inactive threads give 0, the CPU's starting value)
-    const float max_m = block_max(fabsf(mi), scratch);
-    const float max_v = block_max(fabsf(vi), scratch);
+    // the block's new absmax (inactive threads give 0, the CPU's starting value). A NaN counts as 0,
+    // as in the CPU's std::max: block_max's butterfly would otherwise drop every lane it meets NaN
+    // beside, and the block's whole state would be lost instead of one element's (found by a CPU
+    // emulation of this kernel, 2026-11-29).
+    const float max_m = block_max(mi != mi ? 0.0f : fabsf(mi), scratch);
+    const float max_v = block_max(vi != vi ? 0.0f : fabsf(vi), scratch);
     if (threadIdx.x == 0) absmax1[b] = max_m, absmax2[b] = max_v;
     if (active) {
       // requantize; a negative m that rounds to the code of 0 takes the smallest negative code (bitsandbytes)

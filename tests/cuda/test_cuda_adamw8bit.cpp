@@ -10,6 +10,7 @@
 #include "optim/adamw8bit.h"
 #include "tensor/all.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -39,6 +40,23 @@ cuda::DynamicMaps8bit maps() {
   std::memcpy(out.m, adam8bit_map_m().data(), sizeof(out.m));
   std::memcpy(out.v, adam8bit_map_v().data(), sizeof(out.v));
   return out;
+}
+
+// One 8-bit state on both devices: the kernel steps the GPU copy, adamw8bit_step_ref the CPU tensors in place.
+struct State8bit {
+  Tensor p, g, c1, c2, a1, a2;
+};
+
+State8bit step_on_both(const State8bit& cpu, int64_t block_size, const cuda::AdamWCoefficients& c) {
+  State8bit on_gpu{cpu.p.to(gpu), cpu.g.to(gpu), cpu.c1.to(gpu), cpu.c2.to(gpu), cpu.a1.to(gpu), cpu.a2.to(gpu)};
+  const int64_t n = cpu.p.numel();
+  cuda::set_device(0);
+  cuda::adamw8bit_step_f32(on_gpu.p.data<float>(), on_gpu.g.data<float>(), on_gpu.c1.data<uint8_t>(), on_gpu.c2.data<uint8_t>(),
+                           on_gpu.a1.data<float>(), on_gpu.a2.data<float>(), n, block_size, c, maps());
+  cuda::synchronize();
+  adamw8bit_step_ref(cpu.p.data<float>(), cpu.g.data<float>(), cpu.c1.data<uint8_t>(), cpu.c2.data<uint8_t>(), cpu.a1.data<float>(),
+                     cpu.a2.data<float>(), n, block_size, c);
+  return on_gpu;
 }
 
 }  // namespace
@@ -97,19 +115,13 @@ TEST_CASE("the 8-bit AdamW kernel called directly equals adamw8bit_step_ref, any
       c2.data<uint8_t>()[i] = uint8_t(r[size_t(n + i)] * 255.99f);
     }
     const Tensor a1 = mul(rand({blocks}, gen), 0.1), a2 = mul(rand({blocks}, gen), 0.01);
-    const cuda::AdamWCoefficients c = adamw_coefficients(AdamWOptions{.lr = 3e-4}, 7);
-    const Tensor p_gpu = p.to(gpu), g_gpu = g.to(gpu), c1_gpu = c1.to(gpu), c2_gpu = c2.to(gpu), a1_gpu = a1.to(gpu), a2_gpu = a2.to(gpu);
-    cuda::set_device(0);
-    cuda::adamw8bit_step_f32(p_gpu.data<float>(), g_gpu.data<float>(), c1_gpu.data<uint8_t>(), c2_gpu.data<uint8_t>(), a1_gpu.data<float>(),
-                             a2_gpu.data<float>(), n, block_size, c, maps());
-    cuda::synchronize();
-    adamw8bit_step_ref(p.data<float>(), g.data<float>(), c1.data<uint8_t>(), c2.data<uint8_t>(), a1.data<float>(), a2.data<float>(), n,
-                       block_size, c);
-    require_same(p_gpu, p, "p");
-    require_same(c1_gpu, c1, "state1");
-    require_same(c2_gpu, c2, "state2");
-    require_same(a1_gpu, a1, "absmax1");
-    require_same(a2_gpu, a2, "absmax2");
+    const State8bit cpu{p, g, c1, c2, a1, a2};
+    const State8bit got = step_on_both(cpu, block_size, adamw_coefficients(AdamWOptions{.lr = 3e-4}, 7));
+    require_same(got.p, p, "p");
+    require_same(got.c1, c1, "state1");
+    require_same(got.c2, c2, "state2");
+    require_same(got.a1, a1, "absmax1");
+    require_same(got.a2, a2, "absmax2");
   }
 }
 
@@ -126,4 +138,32 @@ TEST_CASE("AdamW8bit's state is u8 codes and f32 absmax on the GPU, through the 
   CHECK(opt.state_bytes() == bytes + 8);
   CHECK(opt.state(0).at("state1").device() == gpu);
   CHECK(opt.state(0).at("state1").dtype() == DType::u8);
+}
+
+// A NaN gradient loses its own parameter on the CPU (std::max leaves the NaN out of the block's absmax).
+// The GPU's block max once dropped the lanes beside a NaN, and the whole block's state with them.
+TEST_CASE("a NaN gradient in 8-bit AdamW loses only its own element on the GPU, as on the CPU") {
+  const int64_t n = 1000, block_size = 256, blocks = (n + block_size - 1) / block_size;
+  Generator gen(21);
+  const Tensor p = randn({n}, gen);
+  Tensor g = mul(randn({n}, gen), 0.01);
+  const std::vector<int64_t> nan_at = {0, 1, 257, 600};  // first lane, its butterfly partner, an odd lane, another block
+  for (int64_t i : nan_at) g.data<float>()[i] = std::nanf("");
+  Tensor c1 = zeros({n}, DType::u8), c2 = zeros({n}, DType::u8);
+  Tensor a1 = zeros({blocks}), a2 = zeros({blocks});  // a fresh state: m = v = 0
+  const State8bit got = step_on_both({p, g, c1, c2, a1, a2}, block_size, adamw_coefficients(AdamWOptions{.lr = 1e-3}, 1));
+  require_same(got.a1, a1, "absmax1");
+  require_same(got.a2, a2, "absmax2");
+  require_same(got.p, p, "p");
+  const std::vector<float> p_after = got.p.to(Device::cpu()).to_vector<float>();
+  for (int64_t i = 0; i < n; i++) {
+    const bool nan_grad = std::find(nan_at.begin(), nan_at.end(), i) != nan_at.end();
+    INFO("element " << i);
+    CHECK(std::isnan(p_after[size_t(i)]) == nan_grad);
+  }
+  // A NaN's code may differ: the GPU's NaN is positive, x86's negative, and the sign picks the code.
+  Tensor c1_got = got.c1.to(Device::cpu()), c2_got = got.c2.to(Device::cpu());
+  for (int64_t i : nan_at) c1_got.data<uint8_t>()[i] = c1.data<uint8_t>()[i], c2_got.data<uint8_t>()[i] = c2.data<uint8_t>()[i];
+  require_same(c1_got, c1, "state1 (NaN elements left out)");
+  require_same(c2_got, c2, "state2 (NaN elements left out)");
 }
