@@ -8,8 +8,8 @@
 #include "nn/gpt_checkpoint.h"
 #include "nn/lora.h"
 #include "optim/adamw.h"
-#include "quant/linear4bit.h"
 #include "optim/clip.h"
+#include "quant/linear4bit.h"
 #include "train/interrupt.h"
 #include "train/progress.h"
 #include "train/run_log.h"
@@ -32,17 +32,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The options a resumed run must share with the checkpoint: they decide the batches, the schedule
-// and the update, so changing one would make the result depend on where the run was stopped.
 // What a checkpoint holds of the model. Full training: every parameter. With frozen parameters (LoRA,
 // QLoRA) only the ones that train: the frozen base is what the run started from (`--model`) and is
 // loaded again on resume, so it is not written at every save (a 7B base would be 28 GB in f32 each
 // time). A fingerprint of the frozen parameters and of QLoRA's NF4 weights (codes and absmax, which
 // are not parameters) goes in the metadata instead, so that a resume onto another base is refused.
-struct ModelSave {
-  NamedTensors tensors;
-  std::string frozen_fingerprint;  // "" when nothing is frozen
-};
 
 // FNV-1a over the name and bytes of each frozen parameter and NF4 weight, 8 bytes a step; hex.
 std::string frozen_fingerprint(nn::Module& model) {
@@ -73,14 +67,16 @@ std::string frozen_fingerprint(nn::Module& model) {
   return any ? fmt::format("{:016x}", h) : std::string();
 }
 
-ModelSave model_to_save(const nn::Module& model, const std::string& fingerprint) {
-  ModelSave s;
-  s.frozen_fingerprint = fingerprint;
+// The model's tensors a checkpoint holds: all of them, or with a frozen base only the trainable ones.
+NamedTensors tensors_to_save(const nn::Module& model, bool base_frozen) {
+  NamedTensors out;
   for (const auto& [name, p] : model.state_dict())
-    if (s.frozen_fingerprint.empty() || ag::requires_grad(model.parameter(name))) s.tensors.emplace_back(name, p);
-  return s;
+    if (!base_frozen || ag::requires_grad(model.parameter(name))) out.emplace_back(name, p);
+  return out;
 }
 
+// The options a resumed run must share with the checkpoint: they decide the batches, the schedule
+// and the update, so changing one would make the result depend on where the run was stopped.
 nlohmann::json resume_options(const TrainOptions& o, int64_t train_tokens) {
   return {{"steps", o.steps},   {"batch_size", o.batch_size}, {"seq_len", o.seq_len},       {"accum", o.accum},
           {"lr", o.lr},         {"min_lr", o.min_lr},         {"warmup", o.warmup},         {"weight_decay", o.weight_decay},
@@ -196,10 +192,9 @@ TrainResult train_causal_lm(nn::CausalLM& model, const data::TokenDataset& data,
               result.checkpoint, diff);
     if (auto it = s.metadata.find("frozen_fingerprint"); it != s.metadata.end()) {
       // only the trainable parameters were saved: the frozen ones must be the base this run loaded
-      const std::string& now = fingerprint;
-      LAB_CHECK(now == it->second, "{} holds the adapters of another base: its frozen parameters' fingerprint is {}, this model's {} "
+      LAB_CHECK(fingerprint == it->second, "{} holds the adapters of another base: its frozen parameters' fingerprint is {}, this model's {} "
                 "(HINT: the same --model as the run that saved it, or --fresh to start over)",
-                result.checkpoint, it->second, now.empty() ? "(none frozen)" : now);
+                result.checkpoint, it->second, fingerprint.empty() ? "(none frozen)" : fingerprint);
       const nn::LoadReport report = model.load_state_dict(s.model, false, result.checkpoint);
       std::vector<std::string> missing_trainable;
       for (const std::string& name : report.missing)
@@ -225,10 +220,9 @@ TrainResult train_causal_lm(nn::CausalLM& model, const data::TokenDataset& data,
   auto save_checkpoint = [&](int64_t done, double elapsed) {
     SavingGuard saving;  // a second Ctrl-C waits for the files to be whole
     log.write();         // first: a kill in between leaves rows past the checkpoint, which a resume drops
-    const ModelSave m = model_to_save(model, fingerprint);
     std::map<std::string, std::string> metadata = {{config_key, config_json}, {"train_options", options_json.dump()}, {"elapsed_s", fmt::format("{}", elapsed)}};
-    if (!m.frozen_fingerprint.empty()) metadata["frozen_fingerprint"] = m.frozen_fingerprint;
-    nn::save_training_state(result.checkpoint, m.tensors, optimizer.state_dict(), done, metadata);
+    if (!fingerprint.empty()) metadata["frozen_fingerprint"] = fingerprint;
+    nn::save_training_state(result.checkpoint, tensors_to_save(model, !fingerprint.empty()), optimizer.state_dict(), done, metadata);
     saved_step = done;
   };
 

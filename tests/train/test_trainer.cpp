@@ -138,14 +138,19 @@ TEST_CASE("train_gpt: stopped at step 7 and resumed, the run ends bit for bit as
   fs::remove_all(resumed);
 }
 
-// The tiny GPT with LoRA on c_attn (r 2): everything else frozen.
-static std::shared_ptr<nn::GPT> lora_model() {
-  auto model = fresh_model();
+// LoRA on c_attn (r 2, the same A every time): everything else frozen.
+static void inject_c_attn_lora(nn::GPT& model) {
   nn::LoraConfig c;
   c.r = 2, c.lora_alpha = 4, c.target_modules = {"c_attn"};
   Generator gen(9);
-  nn::inject_lora(*model, c, gen);
-  model->name_parameters();
+  nn::inject_lora(model, c, gen);
+  model.name_parameters();
+}
+
+// The tiny GPT with LoRA on c_attn.
+static std::shared_ptr<nn::GPT> lora_model() {
+  auto model = fresh_model();
+  inject_c_attn_lora(*model);
   return model;
 }
 
@@ -185,11 +190,7 @@ TEST_CASE("train_gpt with QLoRA: a base that differs only in its NF4 weights is 
     auto model = fresh_model();
     if (changed) model->parameter("h.0.mlp.c_fc.weight").fill_(0.25);  // frozen, and quantized below: only its NF4 codes differ
     quant::quantize_for_qlora(*model, 64, true);
-    nn::LoraConfig c;
-    c.r = 2, c.lora_alpha = 4, c.target_modules = {"c_attn"};
-    Generator gen(9);
-    nn::inject_lora(*model, c, gen);
-    model->name_parameters();
+    inject_c_attn_lora(*model);
     return model;
   };
   fs::path out = fresh_dir("qlora_base");
