@@ -5,9 +5,15 @@
 # kernels compile, and one architecture does that at half the nvcc time of two (CI has no GPU);
 # 90 because the GPU checks of this project run on an H200 (scripts/gpu-check.sh builds native).
 option(LAB_CUDA "Build the CUDA kernels when nvcc is found" ON)
+option(LAB_CUDA_EMULATOR "Compile cuda/ as C++ against tests/cuda_emulator: every GPU test and --device cuda run on the CPU (no nvcc)" OFF)
 set(LAB_HAS_CUDA 0)
 
-if(LAB_CUDA)
+if(LAB_CUDA_EMULATOR)
+  # No nvcc, no GPU: cuda/*.cu become C++ (tests/cuda_emulator/README.md), and the program sees one
+  # emulated device. For testing the CUDA code where no GPU is lent; speed means nothing here.
+  set(LAB_HAS_CUDA 1)
+  message(STATUS "loralab: CUDA emulator: cuda/ compiled as C++, kernels run on the CPU (tests/cuda_emulator)")
+elseif(LAB_CUDA)
   # Debian's CUDA toolkit installs to /usr/local/cuda without putting nvcc on PATH.
   if(NOT DEFINED CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
     set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
