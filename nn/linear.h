@@ -12,12 +12,14 @@
 namespace lab::nn {
 
 // What every layer computing y = x W^T (+ b) with W [out, in] reports, whatever W is stored as
-// (f32 here, NF4 in quant::Linear4bit): what LoRA needs to size A [r, in] and B [out, r].
+// (f32 here, NF4 in quant::Linear4bit): what LoRA needs to size A [r, in] and B [out, r], and the
+// device to put them on (W's: a layer without a bias has no parameter that would say).
 class LinearLike {
 public:
   virtual ~LinearLike() = default;
   virtual int64_t in_features() const = 0;
   virtual int64_t out_features() const = 0;
+  virtual Device device() const = 0;
 };
 
 class Linear : public UnaryModule, public LinearLike {
@@ -27,6 +29,7 @@ public:
 
   int64_t in_features() const override { return in_; }
   int64_t out_features() const override { return out_; }
+  Device device() const override { return parameter("weight").device(); }
   bool has_bias() const { return has_parameter("bias"); }
   Tensor& weight() { return parameter("weight"); }  // [out, in]
   Tensor& bias() { return parameter("bias"); }      // [out]

@@ -90,18 +90,22 @@ void LoRALinear::add_adapter(const std::string& name, const LoraConfig& config, 
   auto a = std::make_shared<Linear>(in_, config.r, gen, /*bias=*/false);
   auto b = std::make_shared<Linear>(config.r, out_, gen, /*bias=*/false);
   init::zeros_(b->weight());
-  // The new matrices live where the base does (its first parameter says where; CPU when it has none).
-  const NamedTensors base_params = base_layer().named_parameters();
-  if (!base_params.empty() && base_params.front().second.device() != Device::cpu()) {
-    a->to(base_params.front().second.device());
-    b->to(base_params.front().second.device());
-  }
+  // The new matrices live where the base's weight does (an NF4 weight is no parameter, and LLaMA's
+  // layers have no bias: the parameters alone would leave A and B on the CPU beside a GPU base).
+  const Device device = base_device();
+  if (device != Device::cpu()) a->to(device), b->to(device);
   child("lora_A")->register_module(name, a);
   child("lora_B")->register_module(name, b);
   ag::set_requires_grad(a->weight(), true, "lora_A." + name + ".weight");
   ag::set_requires_grad(b->weight(), true, "lora_B." + name + ".weight");
   adapters_[name] = Adapter{config, config.scaling()};
   if (adapters_.size() == 1) dropout_gen_ = Generator(gen.next_u32());
+}
+
+Device LoRALinear::base_device() {
+  if (const auto* like = dynamic_cast<const LinearLike*>(&base_layer())) return like->device();
+  const NamedTensors params = base_layer().named_parameters();  // another layer: its first parameter says
+  return params.empty() ? Device::cpu() : params.front().second.device();
 }
 
 bool LoRALinear::has_adapter(const std::string& name) const { return adapters_.count(name) > 0; }

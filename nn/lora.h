@@ -65,6 +65,7 @@ public:
 private:
   struct Adapter { LoraConfig config; double scaling; };
   Tensor delta_weight(const std::string& adapter);  // scaling * B A, [out, in], no graph
+  Device base_device();  // where the base's weight lives: A and B are made there
   std::map<std::string, Adapter> adapters_;
   std::string active_;
   std::string merged_;  // the adapter merged into the base weight, or "" when none is

@@ -25,6 +25,7 @@ public:
 
   int64_t in_features() const override { return weight_.shape[1]; }
   int64_t out_features() const override { return weight_.shape[0]; }
+  Device device() const override { return weight_.device(); }
   const NF4Tensor& weight() const { return weight_; }
   bool has_bias() const { return has_parameter("bias"); }
   Tensor& bias() { return parameter("bias"); }
