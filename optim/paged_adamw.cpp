@@ -57,13 +57,13 @@ struct UnpinOnExit {
 
 // state.<i>.<name> for every parameter with state: the counts from `state`, the rest from the pages, in
 // the order Optimizer::state_dict() gives (by parameter, then by name).
-NamedTensors paged_state_dict(int64_t steps, const std::vector<Tensor>& params, const std::vector<std::map<std::string, Tensor>>& state,
+NamedTensors paged_state_dict(int64_t steps, const std::vector<std::map<std::string, Tensor>>& state,
                               const PagedState& paged, const std::vector<std::vector<std::string>>& names) {
   NamedTensors out = {{"step", scalar(double(steps), DType::i64)}};
   for (size_t i = 0; i < state.size(); i++) {
     if (state[i].empty()) continue;
     std::map<std::string, Tensor> all = state[i];
-    for (const std::string& name : names[i]) all[name] = paged.to_tensor(i, name, params[i].device());
+    for (const std::string& name : names[i]) all[name] = paged.to_tensor(i, name);
     for (const auto& [name, t] : all) out.emplace_back(fmt::format("state.{}.{}", i, name), t);
   }
   return out;
@@ -87,11 +87,11 @@ void PagedState::create(size_t i, const std::vector<Slot>& slots) {
 
 PageManager::BufferId PagedState::buffer(size_t i, const std::string& name) const { return buffers_.at(i).at(name).first; }
 
-Tensor PagedState::to_tensor(size_t i, const std::string& name, Device device) const {
+Tensor PagedState::to_tensor(size_t i, const std::string& name) const {
   const auto& [id, slot] = buffers_.at(i).at(name);
   Tensor t = Tensor::empty(slot.shape, slot.dtype, Device::cpu());
   pager_->read(id, t.raw_data());
-  return t.to(device);
+  return t;
 }
 
 void PagedState::absorb(size_t i, std::map<std::string, Tensor>& state) {
@@ -148,7 +148,7 @@ NamedTensors PagedAdamW::state_dict() const {
   std::vector<std::vector<std::string>> names(params_.size());
   for (size_t i = 0; i < params_.size(); i++)
     if (paged_.has(i)) names[i] = {"exp_avg", "exp_avg_sq"};
-  return paged_state_dict(steps_, params_, state_, paged_, names);
+  return paged_state_dict(steps_, state_, paged_, names);
 }
 
 void PagedAdamW::load_state_dict(const std::map<std::string, Tensor>& tensors, const std::string& source) {
@@ -230,7 +230,7 @@ NamedTensors PagedAdamW8bit::state_dict() const {
   for (size_t i = 0; i < params_.size(); i++)
     if (paged_.has(i)) names[i] = is_8bit(i) ? std::vector<std::string>{"absmax1", "absmax2", "state1", "state2"}
                                              : std::vector<std::string>{"state1", "state2"};
-  return paged_state_dict(steps_, params_, state_, paged_, names);
+  return paged_state_dict(steps_, state_, paged_, names);
 }
 
 void PagedAdamW8bit::load_state_dict(const std::map<std::string, Tensor>& tensors, const std::string& source) {

@@ -5,8 +5,11 @@
 // first, if the budget is short); the update runs chunk by chunk on the same kernels as AdamW's,
 // which is exact because the rule is elementwise (and, for 8-bit, chunks hold whole blocks).
 //
-// state_dict() has AdamW's (AdamW8bit's) keys: the pages are copied into ordinary tensors, which count
-// against the budget like any tensor. state(i) holds only the "step" count; the rest is in pager().
+// state_dict() has AdamW's (AdamW8bit's) keys: the pages are copied into ordinary tensors on the CPU,
+// where evicted pages live and where a checkpoint is written from: a copy of the whole state on the
+// GPU would need the very device memory paging spares (on the CPU build the CPU is the budgeted
+// device, so there the copy counts against the budget). load_state_dict takes tensors on any device.
+// state(i) holds only the "step" count; the rest is in pager().
 // Not here: the pages themselves (page_manager.h), the update arithmetic (adamw.cpp, adamw8bit.cpp).
 #pragma once
 
@@ -36,8 +39,8 @@ public:
   // Parameter i's buffers, created (zeros, on the host) on first use.
   void create(size_t i, const std::vector<Slot>& slots);
   PageManager::BufferId buffer(size_t i, const std::string& name) const;
-  // A copy of one state as an ordinary tensor on `device` (state_dict).
-  Tensor to_tensor(size_t i, const std::string& name, Device device) const;
+  // A copy of one state as an ordinary CPU tensor (state_dict).
+  Tensor to_tensor(size_t i, const std::string& name) const;
   // Moves every per-element tensor of `state` (one parameter's, as load_state_dict made it) into its
   // pages and removes it from the map, which keeps the counts.
   void absorb(size_t i, std::map<std::string, Tensor>& state);
