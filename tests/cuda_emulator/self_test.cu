@@ -1,0 +1,63 @@
+// The emulator's own test (CTest runs it in the emulator preset only; tests/cuda_emulator/CMakeLists.txt):
+// `self_test answers` prints results a GPU would give, and the other modes make the mistakes the
+// emulator must catch; CTest matches each run's output against what it must say.
+#include <cstdio>
+#include <cstring>
+
+// Lanes 0-15 return, 16-31 wait at __syncthreads: undefined on a GPU, a fault here.
+__global__ void divergent_barrier(int* out) {
+  if (threadIdx.x < 16) return;
+  __syncthreads();
+  out[threadIdx.x] = 1;
+}
+
+// A butterfly over the warp: every lane ends with the sum of the 32 lane numbers of its warp.
+__global__ void warp_sum(int* out) {
+  int v = int(threadIdx.x);
+  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  out[threadIdx.x] = v;
+}
+
+// Only lanes 0-7 shuffle, with a mask that names all 32: the others never come.
+__global__ void shuffle_without_its_lanes(int* out) {
+  int v = int(threadIdx.x);
+  if (threadIdx.x < 8) v = __shfl_down_sync(0xffffffffu, v, 1);
+  out[threadIdx.x] = v;
+}
+
+// A tree sum in shared memory: each block's own 256 values, whatever the other blocks did.
+__global__ void block_sum(int* out) {
+  __shared__ int s[256];
+  s[threadIdx.x] = int(threadIdx.x + blockIdx.x);
+  __syncthreads();
+  for (int half = 128; half > 0; half /= 2) {
+    if (threadIdx.x < unsigned(half)) s[threadIdx.x] += s[threadIdx.x + half];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) out[blockIdx.x] = s[0];
+}
+
+int main(int argc, char** argv) {
+  const char* mode = argc > 1 ? argv[1] : "answers";
+  int* d = nullptr;
+  cudaMalloc(reinterpret_cast<void**>(&d), 256 * sizeof(int));
+  int h[256];
+  if (!std::strcmp(mode, "answers")) {
+    warp_sum<<<1, 64>>>(d);
+    cudaMemcpy(h, d, 64 * sizeof(int), cudaMemcpyDeviceToHost);
+    std::printf("warp sums: %d %d\n", h[0], h[63]);  // 0+...+31 = 496; 32+...+63 = 1520
+    block_sum<<<3, 256>>>(d);
+    cudaMemcpy(h, d, 3 * sizeof(int), cudaMemcpyDeviceToHost);
+    std::printf("block sums: %d %d %d\n", h[0], h[1], h[2]);  // 32640 + 256 b
+    warp_sum<<<1, 2048>>>(d);
+    std::printf("2048 threads a block: %s\n", cudaGetErrorName(cudaGetLastError()));
+    std::printf("after reading it: %s\n", cudaGetErrorName(cudaGetLastError()));
+    std::printf("a copy past the end of a buffer: %s\n", cudaGetErrorName(cudaMemcpy(h, d + 200, 100 * sizeof(int), cudaMemcpyDeviceToHost)));
+  } else if (!std::strcmp(mode, "divergent")) {
+    divergent_barrier<<<1, 64>>>(d);
+  } else if (!std::strcmp(mode, "shuffle")) {
+    shuffle_without_its_lanes<<<1, 32>>>(d);
+  }
+  cudaFree(d);
+  return 0;
+}
