@@ -53,6 +53,8 @@ void sync_warp(unsigned mask);                          // __syncwarp
 uint64_t shuffle(unsigned mask, uint64_t bits, unsigned src_lane);  // every lane in mask posts its bits, then reads src_lane's
 void warp_collective(const char* what, const void* p, unsigned ldm);  // all 32 lanes, same p and ldm
 [[noreturn]] void device_fault(const char* what);       // prints the kernel, block and thread, then aborts
+void open_device_memory();                              // device memory readable (nested; runtime.cpp)
+void close_device_memory();
 
 // Runs body(ctx) as every thread of every block; returns cudaErrorInvalidConfiguration (and runs
 // nothing) for a launch a GPU would refuse. The result also goes to the last-error slot.

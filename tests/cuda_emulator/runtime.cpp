@@ -1,7 +1,12 @@
-// The CUDA runtime for the emulator: one device, "cuda:0", whose memory is host memory. Allocations
-// are recorded, so copies and prefetches are checked against them (a cudaMemcpy that runs past the
-// end of a device buffer is cudaErrorInvalidValue, where a GPU might fault or copy garbage), and the
-// card has a fixed size (LAB_EMULATED_GPU_GIB, default 4), so out-of-memory paths run as on a GPU.
+// The CUDA runtime for the emulator: one device, "cuda:0", with a fixed size (LAB_EMULATED_GPU_GIB,
+// default 4), so out-of-memory paths run as on a GPU. Allocations are recorded, so copies and
+// prefetches are checked against them (a cudaMemcpy that runs past the end of a device buffer is
+// cudaErrorInvalidValue, where a GPU might fault or copy garbage).
+//
+// Device memory is one reserved range of host memory that is readable only while a kernel, a copy
+// or a memset runs: host code that reads or writes a device pointer itself (which would crash or
+// read garbage on a GPU) faults here, and the handler names the allocation it touched. Managed
+// memory is ordinary host memory, as it is host-accessible on a GPU too.
 // Errors follow CUDA's rules: a failed call returns its code and leaves it in the last-error slot,
 // which cudaGetLastError reads and clears.
 #include "tests/cuda_emulator/emulator.h"
@@ -11,6 +16,10 @@
 #include <cstring>
 #include <iterator>
 #include <map>
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 namespace emu {
 
@@ -34,6 +43,28 @@ size_t card_bytes() {
   return bytes;
 }
 
+// --- device memory: [arena, arena + card_bytes()), first fit over free ranges in units of 256 bytes
+char* arena = nullptr;
+std::map<size_t, size_t> free_ranges;  // offset -> length
+int open_count = 0;                    // device memory is accessible while > 0
+
+void handle_fault(int, siginfo_t* info, void*);
+
+void reserve_arena() {
+  if (arena) return;
+  void* p = mmap(nullptr, card_bytes(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    std::fprintf(stderr, "cuda emulator: cannot reserve %zu bytes of address space for the device\n", card_bytes());
+    std::abort();
+  }
+  arena = static_cast<char*>(p);
+  free_ranges[0] = card_bytes();
+  struct sigaction action{};
+  action.sa_sigaction = handle_fault;
+  action.sa_flags = SA_SIGINFO;
+  sigaction(SIGSEGV, &action, nullptr);
+}
+
 cudaError_t fail(cudaError_t status) {
   last_error = status;
   return status;
@@ -54,19 +85,76 @@ cudaError_t allocate(void** ptr, size_t bytes, bool managed) {
   *ptr = nullptr;
   if (bytes == 0) return cudaSuccess;
   if (bytes > card_bytes() - allocated_bytes) return fail(cudaErrorMemoryAllocation);
-  void* p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);  // cudaMalloc's alignment
-  if (!p) return fail(cudaErrorMemoryAllocation);
+  const size_t rounded = (bytes + 255) / 256 * 256;  // cudaMalloc's alignment
+  char* p = nullptr;
+  if (managed) {
+    p = static_cast<char*>(std::aligned_alloc(256, rounded));
+    if (!p) return fail(cudaErrorMemoryAllocation);
+  } else {
+    reserve_arena();
+    auto it = free_ranges.begin();
+    while (it != free_ranges.end() && it->second < rounded) ++it;
+    if (it == free_ranges.end()) return fail(cudaErrorMemoryAllocation);  // free, but in pieces
+    const size_t offset = it->first, length = it->second;
+    free_ranges.erase(it);
+    if (length > rounded) free_ranges[offset + rounded] = length - rounded;
+    p = arena + offset;
+  }
+  open_device_memory();
   std::memset(p, 0xA5, bytes);  // not zero: device memory starts as garbage, and a kernel must not rely on it
-  allocations[static_cast<char*>(p)] = {bytes, managed};
+  close_device_memory();
+  allocations[p] = {bytes, managed};
   allocated_bytes += bytes;
   *ptr = p;
   return cudaSuccess;
+}
+
+void release(char* p, size_t bytes) {
+  size_t offset = size_t(p - arena), length = (bytes + 255) / 256 * 256;
+  auto next = free_ranges.lower_bound(offset);
+  if (next != free_ranges.end() && offset + length == next->first) length += next->second, next = free_ranges.erase(next);
+  if (next != free_ranges.begin()) {
+    auto prev = std::prev(next);
+    if (prev->first + prev->second == offset) {
+      prev->second += length;
+      return;
+    }
+  }
+  free_ranges[offset] = length;
+}
+
+// A host access to device memory: say where, then stop as the crash it would be on a GPU.
+void handle_fault(int, siginfo_t* info, void*) {
+  const char* at = static_cast<const char*>(info->si_addr);
+  if (arena && at >= arena && at < arena + card_bytes()) {
+    char message[300];
+    const Allocation* a = find(at, 1);
+    int n = 0;
+    if (a) {
+      auto it = std::prev(allocations.upper_bound(at));
+      n = std::snprintf(message, sizeof message,
+                        "cuda emulator: FAULT: host code touched device memory at byte %zu of a device allocation of %zu bytes; "
+                        "on a GPU that is a crash or garbage (copy with cudaMemcpy, or run a kernel)\n",
+                        size_t(at - it->first), a->bytes);
+    } else {
+      n = std::snprintf(message, sizeof message, "cuda emulator: FAULT: host code touched device memory outside any allocation\n");
+    }
+    (void)!write(2, message, size_t(n));
+  }
+  signal(SIGSEGV, SIG_DFL);  // and let the fault happen again, as a plain segmentation fault
 }
 
 }  // namespace
 
 void set_last_error(cudaError_t status) {
   if (status != cudaSuccess) last_error = status;
+}
+
+void open_device_memory() {
+  if (open_count++ == 0 && arena) mprotect(arena, card_bytes(), PROT_READ | PROT_WRITE);
+}
+void close_device_memory() {
+  if (--open_count == 0 && arena) mprotect(arena, card_bytes(), PROT_NONE);
 }
 
 }  // namespace emu
@@ -120,8 +208,11 @@ cudaError_t cudaFree(void* ptr) {
   auto it = emu::allocations.find(static_cast<char*>(ptr));
   if (it == emu::allocations.end()) return fail(cudaErrorInvalidValue);  // not from cudaMalloc, or freed twice
   emu::allocated_bytes -= it->second.bytes;
+  if (it->second.managed)
+    std::free(ptr);
+  else
+    emu::release(static_cast<char*>(ptr), it->second.bytes);
   emu::allocations.erase(it);
-  std::free(ptr);
   return cudaSuccess;
 }
 cudaError_t cudaFreeAsync(void* ptr, cudaStream_t) { return cudaFree(ptr); }
@@ -137,14 +228,18 @@ cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind 
                  bytes, int(kind));
     return fail(cudaErrorInvalidValue);
   }
+  emu::open_device_memory();
   std::memmove(dst, src, bytes);
+  emu::close_device_memory();
   return cudaSuccess;
 }
 
 cudaError_t cudaMemset(void* ptr, int value, size_t bytes) {
   if (bytes == 0) return cudaSuccess;
   if (!emu::find(ptr, bytes)) return fail(cudaErrorInvalidValue);
+  emu::open_device_memory();
   std::memset(ptr, value, bytes);
+  emu::close_device_memory();
   return cudaSuccess;
 }
 cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t) { return cudaMemset(ptr, value, bytes); }

@@ -249,12 +249,14 @@ cudaError_t run_kernel(const char* name, dim3 grid, dim3 block, size_t dynamic_s
   while (stack_pool.size() < threads) {
     void* s = mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (s == MAP_FAILED) fault("no memory for the emulated threads' stacks");
+    mprotect(s, 4096, PROT_NONE);  // a guard page: a thread that overflows its stack faults instead of writing into the next
     stack_pool.push_back(static_cast<char*>(s));
   }
   grid_dim = grid, block_dim = block;
   kernel_body = body, kernel_ctx = ctx;
   block_now = &b;
   Thread* const caller = current;
+  open_device_memory();
 
   for (unsigned bz = 0; bz < grid.z; bz++)
     for (unsigned by = 0; by < grid.y; by++)
@@ -292,6 +294,7 @@ cudaError_t run_kernel(const char* name, dim3 grid, dim3 block, size_t dynamic_s
           fault("deadlock: threads wait at a barrier that the others of their block or warp never reach:" + waits);
         }
       }
+  close_device_memory();
   block_now = nullptr;
   current = caller;
   if (trace)

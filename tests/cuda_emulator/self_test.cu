@@ -1,6 +1,7 @@
 // The emulator's own test (CTest runs it in the emulator preset only; tests/cuda_emulator/CMakeLists.txt):
 // `self_test answers` prints results a GPU would give, and the other modes make the mistakes the
-// emulator must catch; CTest matches each run's output against what it must say.
+// emulator must catch (a divergent barrier, a shuffle its lanes never reach, host code reading
+// device memory); CTest matches each run's output against what it must say.
 #include <cstdio>
 #include <cstring>
 
@@ -57,6 +58,8 @@ int main(int argc, char** argv) {
     divergent_barrier<<<1, 64>>>(d);
   } else if (!std::strcmp(mode, "shuffle")) {
     shuffle_without_its_lanes<<<1, 32>>>(d);
+  } else if (!std::strcmp(mode, "host_read")) {
+    std::printf("%d\n", d[5]);  // host code dereferencing a device pointer
   }
   cudaFree(d);
   return 0;
