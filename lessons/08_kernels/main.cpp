@@ -100,6 +100,16 @@ void report(nlohmann::json& summary, bool& all_agree, const std::string& out_dir
   summary[key] = out;
 }
 
+// Under tests/cuda_emulator the "GPU" is the CPU running each CUDA thread in turn: its times say
+// nothing about a GPU, and the tables must not look as if they did.
+void note_if_emulated() {
+#if LAB_HAS_CUDA
+  if (cuda::device_name(0).find("emulator") != std::string::npos)
+    fmt::print("(cuda:0 is the CUDA emulator, tests/cuda_emulator: these times are this CPU running every thread in turn,\n"
+               " and say nothing about a GPU; only the 'agrees' column means what it says)\n");
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -183,6 +193,7 @@ int main(int argc, char** argv) {
       report(summary, ok, opt.out_dir, "gpu", "GFLOP/s", "peak", peak.gflops, rows);
       fmt::print("GPU: {}; FP32 peak (no tensor cores): {}\n", cuda::device_name(0), peak.how);
       fmt::print("v8 can pass 100% of the FP32 peak: tensor cores are another unit. cuBLAS beside every version: ./lab bench cuda_sgemm\n");
+      note_if_emulated();
       summary["gpu_size"] = n;
       summary["gpu_peak_gflops"] = peak.gflops;
     } else {
@@ -337,6 +348,7 @@ int main(int argc, char** argv) {
                                [&] { return within(gy.to_vector<float>(), lora_want[base], lora_bound[base], f32_scale(K + rank)); }));
       }
       report(summary, ok, opt.out_dir, "gpu_lora", "GFLOP/s", "unfused", rows.front().rate, rows);
+      note_if_emulated();
     } else {
       fmt::print("No GPU here: skipped.\n");
     }
