@@ -8,6 +8,13 @@ option(LAB_CUDA "Build the CUDA kernels when nvcc is found" ON)
 option(LAB_CUDA_EMULATOR "Compile cuda/ as C++ against tests/cuda_emulator: every GPU test and --device cuda run on the CPU (no nvcc)" OFF)
 set(LAB_HAS_CUDA 0)
 
+# lab_emulator_translate(IN OUT): the rule that writes OUT, the file IN (.cu or .cuh) with its
+# launches rewritten for the CUDA emulator (tests/cuda_emulator/translate.cmake).
+function(lab_emulator_translate in out)
+  set(script ${CMAKE_SOURCE_DIR}/tests/cuda_emulator/translate.cmake)
+  add_custom_command(OUTPUT ${out} COMMAND ${CMAKE_COMMAND} -DIN=${in} -DOUT=${out} -P ${script} DEPENDS ${in} ${script} VERBATIM)
+endfunction()
+
 if(LAB_CUDA_EMULATOR)
   # No nvcc, no GPU: cuda/*.cu become C++ (tests/cuda_emulator/README.md), and the program sees one
   # emulated device. For testing the CUDA code where no GPU is lent; speed means nothing here.

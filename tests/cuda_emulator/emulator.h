@@ -29,10 +29,7 @@
 #define __global__
 #define __device__
 #define __host__
-#define __forceinline__ inline
-#define __noinline__
 #define __shared__ static
-#define __constant__ static
 #define __launch_bounds__(...)
 #define __align__(n) __attribute__((aligned(n)))
 #define __CUDA_ARCH__ 900  // an H200's, so cuda/'s sm_80+ paths (bf16 WMMA) are the ones emulated
@@ -113,41 +110,16 @@ template <typename T> T __shfl_down_sync(unsigned mask, T v, unsigned delta, int
   const unsigned lane = emu::current->lane;
   return emu::shuffle_value(mask, v, (lane & unsigned(width - 1)) + delta >= unsigned(width) ? lane : lane + delta);
 }
-template <typename T> T __shfl_up_sync(unsigned mask, T v, unsigned delta, int width = 32) {
-  const unsigned lane = emu::current->lane;
-  return emu::shuffle_value(mask, v, (lane & unsigned(width - 1)) < delta ? lane : lane - delta);
-}
-
 // Threads take turns on one host thread, so a read-modify-write is atomic as written.
+// (Only what cuda/ calls is here: a kernel that needs more fails to compile, and gets it added.)
 template <typename T> T atomicAdd(T* p, T v) {
   const T old = *p;
   *p = old + v;
   return old;
 }
-template <typename T> T atomicMax(T* p, T v) {
-  const T old = *p;
-  *p = old < v ? v : old;
-  return old;
-}
-template <typename T> T atomicMin(T* p, T v) {
-  const T old = *p;
-  *p = v < old ? v : old;
-  return old;
-}
-template <typename T> T atomicCAS(T* p, T compare, T v) {
-  const T old = *p;
-  if (old == compare) *p = v;
-  return old;
-}
-
-struct alignas(8) float2 { float x, y; };
 struct alignas(16) float4 { float x, y, z, w; };
-struct alignas(16) int4 { int x, y, z, w; };
 struct alignas(16) uint4 { unsigned x, y, z, w; };
-inline float2 make_float2(float x, float y) { return {x, y}; }
 inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
-inline int4 make_int4(int x, int y, int z, int w) { return {x, y, z, w}; }
-inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return {x, y, z, w}; }
 
 // The _rn intrinsics: one IEEE operation each, rounded to nearest, never fused into an FMA (the
 // emulated files are compiled with -ffp-contract=off, so neither is anything else).
@@ -166,12 +138,7 @@ inline float __double2float_rn(double d) { return float(d); }
 inline int __float2int_rn(float f) { return int(std::nearbyint(f)); }
 inline float __uint_as_float(unsigned u) { float f; std::memcpy(&f, &u, 4); return f; }
 inline unsigned __float_as_uint(float f) { unsigned u; std::memcpy(&u, &f, 4); return u; }
-inline int __float_as_int(float f) { int u; std::memcpy(&u, &f, 4); return u; }
-inline float __int_as_float(int u) { float f; std::memcpy(&f, &u, 4); return f; }
-using std::isfinite, std::isinf, std::isnan, std::signbit;  // CUDA has them in the global namespace
-inline float __expf(float x) { return std::exp(x); }
-inline float __logf(float x) { return std::log(x); }
-inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+using std::isinf, std::signbit;  // CUDA has them in the global namespace
 // Four signed bytes of a times those of b, summed onto c.
 inline int __dp4a(int a, int b, int c) {
   for (int i = 0; i < 4; i++) c += int(int8_t(a >> (8 * i))) * int(int8_t(b >> (8 * i)));
