@@ -62,7 +62,7 @@ std::string read_text_file(const std::string& path) {
     done += size_t(got);
   }
   text.resize(done);
-  LAB_CHECK(!text.empty(), "{}: is empty, expected text to train on", path);
+  LAB_CHECK(!text.empty(), "{}: is empty, expected some text", path);
   return text;
 }
 
