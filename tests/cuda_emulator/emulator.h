@@ -9,11 +9,12 @@
 //
 // What it checks beyond the results: launch limits (cudaErrorInvalidConfiguration, as a GPU reports
 // them), barriers that not every live thread reaches (a hang or worse on a GPU: here a fault naming
-// the kernel and the threads), shuffles that read a lane outside the mask or one that exited, and
-// warp-collective WMMA calls made with different arguments by different lanes.
-// What it cannot show: speed, races between threads that a GPU runs at the same time (here they
-// take turns, so a missing barrier between two phases can pass), memory ordering, the GPU's own
-// rounding of expf/logf/tanhf, and whether host code touches device memory (it is host memory here).
+// the kernel and the threads), shuffles that read a lane outside the mask or one that exited,
+// warp-collective WMMA calls made with different arguments by different lanes, and host code that
+// touches device memory (runtime.cpp). Races show as wrong answers under LAB_EMULATOR_SCHEDULE=
+// low-first, high-first or random:SEED (scheduler.cpp), which change the order of turns.
+// What it cannot show: speed, memory ordering between threads that a GPU runs at the same time, a
+// race that no order of turns exposes, and the GPU's own rounding of expf/logf/tanhf.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -34,6 +35,7 @@
 #define __align__(n) __attribute__((aligned(n)))
 #define __CUDA_ARCH__ 900  // an H200's, so cuda/'s sm_80+ paths (bf16 WMMA) are the ones emulated
 #define __trap() ::emu::device_fault("__trap() was called")
+
 
 namespace emu {
 

@@ -6,12 +6,24 @@
 // the shuffles wait for the lanes of their mask. When no fiber can run and some have not finished,
 // the block is deadlocked (on a GPU: a hang, or undefined behaviour); that is a fault naming the
 // kernel, the block and the threads that wait.
+//
+// Which ready thread runs next (LAB_EMULATOR_SCHEDULE). By default, `in-order`: blocks in index
+// order, threads first in first out, the last thread to reach a barrier going on first: the fastest.
+// A kernel that is right on a GPU is right in any order, so three others turn races into wrong
+// answers: `low-first` always runs the lowest ready rank (low threads run ahead as far as barriers
+// let them), `high-first` the highest (and the blocks last to first), `random:SEED` any ready thread
+// (and the blocks in a random order). A read of shared memory that another thread writes with no
+// barrier between them sees the wrong value in one of these, and a block that reads what another
+// block writes finds it unwritten (tests/cuda_emulator/self_test.cu has one of each).
 #include "tests/cuda_emulator/emulator.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iterator>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -87,6 +99,7 @@ void set_last_error(cudaError_t status);  // runtime.cpp
 namespace {
 
 constexpr size_t kStackBytes = 256 << 10;  // per CUDA thread; WMMA fragments hold whole tiles here
+constexpr size_t kGuardBytes = 4096;        // the lowest page of each stack, never readable
 constexpr unsigned kFullMask = 0xffffffffu;
 
 enum class State { ready, waiting, done };
@@ -115,8 +128,12 @@ struct Block {
   const char* kernel = "";
   std::vector<Fiber> fibers;
   std::vector<Warp> warps;
-  std::vector<unsigned> queue;  // ranks ready to run, first in first out from `next`
+  // The ready threads: in-order keeps them first in first out (queue, from `next`); low-first and
+  // high-first as a bit a rank; random in a list it draws from.
+  std::vector<unsigned> queue;
   size_t next = 0;
+  std::vector<uint64_t> ready_bits;
+  std::vector<unsigned> ready_list;
   unsigned live = 0, at_barrier = 0;
   Context host;
   Fiber* running = nullptr;
@@ -124,6 +141,62 @@ struct Block {
 
 Block* block_now = nullptr;  // launches do not nest
 std::vector<char*> stack_pool;
+
+// --- the order of blocks and threads
+enum class Order { in_order, low_first, high_first, random };
+struct Schedule {
+  Order order = Order::in_order;
+  uint64_t seed = 0;
+};
+
+Schedule schedule_from_environment() {
+  const char* v = std::getenv("LAB_EMULATOR_SCHEDULE");
+  Schedule s;
+  if (v == nullptr || *v == '\0' || !std::strcmp(v, "in-order")) return s;
+  char* end = nullptr;
+  if (!std::strcmp(v, "low-first")) {
+    s.order = Order::low_first;
+  } else if (!std::strcmp(v, "high-first")) {
+    s.order = Order::high_first;
+  } else if (!std::strcmp(v, "random")) {
+    s.order = Order::random;
+  } else if (!std::strncmp(v, "random:", 7) && v[7] != '\0' && (s.seed = std::strtoull(v + 7, &end, 10), *end == '\0')) {
+    s.order = Order::random;
+  } else {
+    std::fprintf(stderr, "cuda emulator: LAB_EMULATOR_SCHEDULE=%s: expected in-order, low-first, high-first, random or random:SEED (SEED a decimal number)\n", v);
+    std::exit(2);
+  }
+  std::fprintf(stderr, "cuda emulator: schedule %s (LAB_EMULATOR_SCHEDULE)\n", v);
+  return s;
+}
+const Schedule schedule = schedule_from_environment();
+
+// splitmix64: the random order's numbers, one stream for the whole program, so a seed repeats a run.
+uint64_t random_state = schedule.seed * 0x9E3779B97F4A7C15ull + 1;
+uint64_t next_random() {
+  uint64_t z = (random_state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// The i-th block to run (of n), as a linear index x + gx (y + gy z): i itself, n - 1 - i
+// (high-first), or a shuffled table (random; 4 bytes a block, a grid the emulator can finish at all).
+struct BlockOrder {
+  uint64_t n;
+  std::vector<uint32_t> table;
+  explicit BlockOrder(uint64_t blocks) : n(blocks) {
+    if (schedule.order != Order::random) return;
+    table.resize(n);
+    std::iota(table.begin(), table.end(), 0u);
+    for (uint64_t i = n; i > 1; i--) std::swap(table[i - 1], table[next_random() % i]);
+  }
+  uint64_t operator()(uint64_t i) const {
+    if (schedule.order == Order::high_first) return n - 1 - i;
+    if (schedule.order == Order::random) return table[i];
+    return i;
+  }
+};
 
 [[noreturn]] void fault(const std::string& what) {
   const Thread* t = current;
@@ -146,7 +219,56 @@ void wait() {
 
 void wake(Block& b, unsigned rank) {
   b.fibers[rank].state = State::ready;
-  b.queue.push_back(rank);
+  switch (schedule.order) {
+    case Order::in_order: b.queue.push_back(rank); break;
+    case Order::low_first:
+    case Order::high_first: b.ready_bits[rank / 64] |= uint64_t(1) << (rank % 64); break;
+    case Order::random: b.ready_list.push_back(rank); break;
+  }
+}
+
+// The next thread to run, by the schedule; false when none is ready.
+bool pick(Block& b, unsigned& rank) {
+  switch (schedule.order) {
+    case Order::in_order:
+      if (b.next == b.queue.size()) return false;
+      rank = b.queue[b.next++];
+      if (b.next == b.queue.size()) b.queue.clear(), b.next = 0;
+      return true;
+    case Order::low_first:
+      for (size_t w = 0; w < b.ready_bits.size(); w++)
+        if (uint64_t& bits = b.ready_bits[w]; bits != 0) {
+          rank = unsigned(w * 64 + __builtin_ctzll(bits));
+          bits &= bits - 1;
+          return true;
+        }
+      return false;
+    case Order::high_first:
+      for (size_t w = b.ready_bits.size(); w-- > 0;)
+        if (uint64_t& bits = b.ready_bits[w]; bits != 0) {
+          const unsigned bit = 63u - unsigned(__builtin_clzll(bits));
+          rank = unsigned(w * 64 + bit);
+          bits &= ~(uint64_t(1) << bit);
+          return true;
+        }
+      return false;
+    case Order::random:
+      if (b.ready_list.empty()) return false;
+      const size_t i = next_random() % b.ready_list.size();
+      rank = b.ready_list[i];
+      b.ready_list[i] = b.ready_list.back();
+      b.ready_list.pop_back();
+      return true;
+  }
+  return false;
+}
+
+// The running fiber, ready again, lets the schedule pick who runs next.
+void yield() {
+  Block& b = *block_now;
+  Fiber* self = b.running;
+  switch_context(self->context, b.host);
+  current = &self->thread;
 }
 
 void (*kernel_body)(void*) = nullptr;  // the launch's per-thread body and its arguments
@@ -171,9 +293,15 @@ void sync_block() {
   Block& b = *block_now;
   if (b.live < b.fibers.size()) fault("__syncthreads() after some threads of the block returned: on a GPU every thread must reach it");
   if (++b.at_barrier < b.live) return wait();
-  b.at_barrier = 0;  // the last to arrive lets the others go on, and goes on itself
-  for (unsigned r = 0; r < b.fibers.size(); r++)
-    if (b.fibers[r].state == State::waiting) wake(b, r);
+  b.at_barrier = 0;  // the last to arrive lets the others go on
+  if (schedule.order == Order::in_order) {  // and goes on itself
+    for (unsigned r = 0; r < b.fibers.size(); r++)
+      if (b.fibers[r].state == State::waiting) wake(b, r);
+    return;
+  }
+  for (unsigned r = 0; r < b.fibers.size(); r++)  // or lets the schedule choose among them all
+    if (b.fibers[r].state == State::waiting || &b.fibers[r] == b.running) wake(b, r);
+  yield();
 }
 
 void sync_warp(unsigned mask) {
@@ -192,8 +320,14 @@ void sync_warp(unsigned mask) {
   if ((warp.arrived & warp.expected) != warp.expected) return wait();
   const unsigned others = warp.arrived & ~me;
   warp.arrived = 0;
+  if (schedule.order == Order::in_order) {
+    for (unsigned lane = 0; lane < 32; lane++)
+      if (others & (1u << lane)) wake(b, w * 32 + lane);
+    return;
+  }
   for (unsigned lane = 0; lane < 32; lane++)
-    if (others & (1u << lane)) wake(b, w * 32 + lane);
+    if ((others | me) & (1u << lane)) wake(b, w * 32 + lane);
+  yield();
 }
 
 uint64_t shuffle(unsigned mask, uint64_t bits, unsigned src_lane) {
@@ -250,7 +384,7 @@ cudaError_t run_kernel(const char* name, dim3 grid, dim3 block, size_t dynamic_s
   while (stack_pool.size() < threads) {
     void* s = mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (s == MAP_FAILED) fault("no memory for the emulated threads' stacks");
-    mprotect(s, 4096, PROT_NONE);  // a guard page: a thread that overflows its stack faults instead of writing into the next
+    mprotect(s, kGuardBytes, PROT_NONE);  // a guard page: a thread that overflows its stack faults instead of writing into the next
     stack_pool.push_back(static_cast<char*>(s));
   }
   grid_dim = grid, block_dim = block;
@@ -259,42 +393,42 @@ cudaError_t run_kernel(const char* name, dim3 grid, dim3 block, size_t dynamic_s
   Thread* const caller = current;
   open_device_memory();
 
-  for (unsigned bz = 0; bz < grid.z; bz++)
-    for (unsigned by = 0; by < grid.y; by++)
-      for (unsigned bx = 0; bx < grid.x; bx++) {
-        b.live = unsigned(threads), b.at_barrier = 0;
-        for (Warp& w : b.warps) w.exited = w.arrived = w.expected = 0, std::fill(std::begin(w.parity), std::end(w.parity), 0u);
-        b.queue.clear(), b.next = 0;
-        for (unsigned r = 0; r < threads; r++) {
-          Fiber& f = b.fibers[r];
-          f.thread.block_idx = {bx, by, bz};
-          f.thread.thread_idx = {r % block.x, (r / block.x) % block.y, unsigned(r / (uint64_t(block.x) * block.y))};
-          f.thread.rank = r, f.thread.lane = r % 32;
-          f.state = State::ready;
-          start_context(f.context, stack_pool[r], kStackBytes, fiber_main);
-          b.queue.push_back(r);
+  const uint64_t blocks = uint64_t(grid.x) * grid.y * grid.z;
+  const BlockOrder block_order(blocks);
+  for (uint64_t i = 0; i < blocks; i++) {
+    const uint64_t linear = block_order(i);
+    const unsigned bx = unsigned(linear % grid.x), by = unsigned(linear / grid.x % grid.y), bz = unsigned(linear / grid.x / grid.y);
+    b.live = unsigned(threads), b.at_barrier = 0;
+    for (Warp& w : b.warps) w.exited = w.arrived = w.expected = 0, std::fill(std::begin(w.parity), std::end(w.parity), 0u);
+    b.queue.clear(), b.next = 0, b.ready_bits.assign((threads + 63) / 64, 0), b.ready_list.clear();
+    for (unsigned r = 0; r < threads; r++) {
+      Fiber& f = b.fibers[r];
+      f.thread.block_idx = {bx, by, bz};
+      f.thread.thread_idx = {r % block.x, (r / block.x) % block.y, unsigned(r / (uint64_t(block.x) * block.y))};
+      f.thread.rank = r, f.thread.lane = r % 32;
+      f.state = State::ready;
+      start_context(f.context, stack_pool[r] + kGuardBytes, kStackBytes - kGuardBytes, fiber_main);
+      wake(b, r);
+    }
+    // Run whoever the schedule picks until all have returned; none ready before that is a deadlock.
+    for (unsigned rank; pick(b, rank);) {
+      Fiber& f = b.fibers[rank];
+      b.running = &f;
+      current = &f.thread;
+      switch_context(b.host, f.context);
+      switches++;
+    }
+    if (b.live > 0) {
+      std::string waits;
+      for (const Fiber& f : b.fibers)
+        if (f.state == State::waiting) {
+          if (waits.size() > 400) { waits += " ..."; break; }
+          waits += " " + std::to_string(f.thread.rank);
         }
-        // Run whoever is ready, in the order they became so, until all have returned; an empty queue
-        // before that is a deadlock.
-        while (b.next < b.queue.size()) {
-          Fiber& f = b.fibers[b.queue[b.next++]];
-          if (b.next == b.queue.size()) b.queue.clear(), b.next = 0;
-          b.running = &f;
-          current = &f.thread;
-          switch_context(b.host, f.context);
-          switches++;
-        }
-        if (b.live > 0) {
-          std::string waits;
-          for (const Fiber& f : b.fibers)
-            if (f.state == State::waiting) {
-              if (waits.size() > 400) { waits += " ..."; break; }
-              waits += " " + std::to_string(f.thread.rank);
-            }
-          current = nullptr;
-          fault("deadlock: threads wait at a barrier that the others of their block or warp never reach:" + waits);
-        }
-      }
+      current = nullptr;
+      fault("deadlock: threads wait at a barrier that the others of their block or warp never reach:" + waits);
+    }
+  }
   close_device_memory();
   block_now = nullptr;
   current = caller;

@@ -1,7 +1,8 @@
 // The emulator's own test (CTest runs it in the emulator preset only; tests/cuda_emulator/CMakeLists.txt):
-// `self_test answers` prints results a GPU would give, and the other modes make the mistakes the
-// emulator must catch (a divergent barrier, a shuffle its lanes never reach, host code reading
-// device memory); CTest matches each run's output against what it must say.
+// `self_test answers` prints results a GPU would give (in every order of LAB_EMULATOR_SCHEDULE),
+// `races` three races that the default order hides and another shows, and the other modes make the
+// mistakes the emulator must catch (a divergent barrier, a shuffle its lanes never reach, host code
+// reading device memory); CTest matches each run's output against what it must say.
 #include <cstdio>
 #include <cstring>
 
@@ -38,6 +39,46 @@ __global__ void block_sum(int* out) {
   if (threadIdx.x == 0) out[blockIdx.x] = s[0];
 }
 
+// Three races, each unseen in the default order of LAB_EMULATOR_SCHEDULE and a wrong answer in
+// another. Each kernel's out[i] for i in 1..63 is i when nothing goes wrong.
+
+// Thread i reads the shared value thread i - 1 writes, with no __syncthreads between. In index order
+// thread i - 1 has always run first; highest rank first, none has.
+__global__ void missing_barrier(int* out) {
+  __shared__ int s[64];
+  s[threadIdx.x] = int(threadIdx.x) + 1;
+  out[threadIdx.x] = threadIdx.x > 0 ? s[threadIdx.x - 1] : 1;
+}
+
+// Block b reads what block b - 1 writes: a GPU runs blocks in no particular order.
+__global__ void reads_previous_block(int* out) {
+  out[64 + blockIdx.x] = int(blockIdx.x) + 1;
+  out[blockIdx.x] = blockIdx.x > 0 ? out[64 + blockIdx.x - 1] : 1;
+}
+
+// One shared slot used twice, the second write with no __syncthreads after the first reads: the
+// mistake cuda/block_reduce.cuh's first barrier prevents. When warp 0 runs ahead (lowest rank
+// first), thread 0 overwrites the slot before warp 1 has read it.
+__global__ void reused_slot(int* out) {
+  __shared__ int slot;
+  if (threadIdx.x == 0) slot = 0;
+  __syncthreads();
+  const int first = slot;  // 0, for every thread
+  __syncwarp();
+  if (threadIdx.x == 0) slot = 100;  // a __syncthreads() is missing before this
+  __syncthreads();
+  out[threadIdx.x] = first + slot - 100 + int(threadIdx.x);
+}
+
+// How many of out[1..63] differ from out[i] = i (what the two kernels above give without a race).
+int wrong_reads(const int* d) {
+  int h[64];
+  cudaMemcpy(h, d, sizeof(h), cudaMemcpyDeviceToHost);
+  int wrong = 0;
+  for (int i = 1; i < 64; i++) wrong += h[i] != i ? 1 : 0;
+  return wrong;
+}
+
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "answers";
   int* d = nullptr;
@@ -54,6 +95,13 @@ int main(int argc, char** argv) {
     std::printf("2048 threads a block: %s\n", cudaGetErrorName(cudaGetLastError()));
     std::printf("after reading it: %s\n", cudaGetErrorName(cudaGetLastError()));
     std::printf("a copy past the end of a buffer: %s\n", cudaGetErrorName(cudaMemcpy(h, d + 200, 100 * sizeof(int), cudaMemcpyDeviceToHost)));
+  } else if (!std::strcmp(mode, "races")) {
+    missing_barrier<<<1, 64>>>(d);
+    std::printf("missing barrier: %d of 63 reads got an old value\n", wrong_reads(d));
+    reads_previous_block<<<64, 1>>>(d);
+    std::printf("previous block: %d of 63 reads got an unwritten value\n", wrong_reads(d));
+    reused_slot<<<1, 64>>>(d);
+    std::printf("reused slot: %d of 63 reads got the later value\n", wrong_reads(d));
   } else if (!std::strcmp(mode, "divergent")) {
     divergent_barrier<<<1, 64>>>(d);
   } else if (!std::strcmp(mode, "shuffle")) {
