@@ -36,6 +36,15 @@
 #define __CUDA_ARCH__ 900  // an H200's, so cuda/'s sm_80+ paths (bf16 WMMA) are the ones emulated
 #define __trap() ::emu::device_fault("__trap() was called")
 
+// Built with AddressSanitizer (the emulator's own files announce fiber switches to it, and poison
+// device memory outside live allocations, so a kernel's out-of-bounds access is reported).
+#if defined(__SANITIZE_ADDRESS__)
+#define EMU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EMU_ASAN 1
+#endif
+#endif
 
 namespace emu {
 

@@ -7,9 +7,22 @@
 // or a memset runs: host code that reads or writes a device pointer itself (which would crash or
 // read garbage on a GPU) faults here, and the handler names the allocation it touched. Managed
 // memory is ordinary host memory, as it is host-accessible on a GPU too.
+// Under AddressSanitizer, device memory outside live allocations is poisoned (each allocation is
+// followed by a red zone of 256 bytes, and freed memory stays poisoned until it is given out
+// again), so a kernel that reads or writes past its buffer, or a freed one, is reported there, with
+// the kernel in the stack trace.
 // Errors follow CUDA's rules: a failed call returns its code and leaves it in the last-error slot,
 // which cudaGetLastError reads and clears.
 #include "tests/cuda_emulator/emulator.h"
+
+#ifdef EMU_ASAN
+#include <sanitizer/asan_interface.h>
+#define EMU_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define EMU_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define EMU_POISON(p, n) ((void)(p), (void)(n))
+#define EMU_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 #include <cstdio>
 #include <cstdlib>
@@ -45,6 +58,13 @@ size_t card_bytes() {
 
 // --- device memory: [arena, arena + card_bytes()), first fit over free ranges in units of 256 bytes
 char* arena = nullptr;
+#ifdef EMU_ASAN
+constexpr size_t kRedZone = 256;  // poisoned bytes after each allocation
+#else
+constexpr size_t kRedZone = 0;
+#endif
+// What an allocation of `bytes` takes of the arena: cudaMalloc's 256-byte alignment, and the red zone.
+size_t arena_bytes(size_t bytes) { return (bytes + 255) / 256 * 256 + kRedZone; }
 std::map<size_t, size_t> free_ranges;  // offset -> length
 int open_count = 0;                    // device memory is accessible while > 0
 
@@ -85,12 +105,12 @@ cudaError_t allocate(void** ptr, size_t bytes, bool managed) {
   *ptr = nullptr;
   if (bytes == 0) return cudaSuccess;
   if (bytes > card_bytes() - allocated_bytes) return fail(cudaErrorMemoryAllocation);
-  const size_t rounded = (bytes + 255) / 256 * 256;  // cudaMalloc's alignment
   char* p = nullptr;
   if (managed) {
-    p = static_cast<char*>(std::aligned_alloc(256, rounded));
+    p = static_cast<char*>(std::aligned_alloc(256, (bytes + 255) / 256 * 256));  // cudaMalloc's alignment
     if (!p) return fail(cudaErrorMemoryAllocation);
   } else {
+    const size_t rounded = arena_bytes(bytes);
     reserve_arena();
     auto it = free_ranges.begin();
     while (it != free_ranges.end() && it->second < rounded) ++it;
@@ -99,6 +119,8 @@ cudaError_t allocate(void** ptr, size_t bytes, bool managed) {
     free_ranges.erase(it);
     if (length > rounded) free_ranges[offset + rounded] = length - rounded;
     p = arena + offset;
+    EMU_UNPOISON(p, bytes);
+    EMU_POISON(p + bytes, rounded - bytes);
   }
   open_device_memory();
   std::memset(p, 0xA5, bytes);  // not zero: device memory starts as garbage, and a kernel must not rely on it
@@ -110,7 +132,8 @@ cudaError_t allocate(void** ptr, size_t bytes, bool managed) {
 }
 
 void release(char* p, size_t bytes) {
-  size_t offset = size_t(p - arena), length = (bytes + 255) / 256 * 256;
+  size_t offset = size_t(p - arena), length = arena_bytes(bytes);
+  EMU_POISON(p, length);  // a kernel that reads it after cudaFree is reported (under AddressSanitizer)
   auto next = free_ranges.lower_bound(offset);
   if (next != free_ranges.end() && offset + length == next->first) length += next->second, next = free_ranges.erase(next);
   if (next != free_ranges.begin()) {

@@ -30,6 +30,14 @@
 #include <sys/mman.h>
 #include <ucontext.h>
 
+// Under AddressSanitizer (EMU_ASAN, emulator.h), each switch of stacks is announced to it, and a
+// reused stack is unpoisoned, so it neither loses track of the stack it is on nor reports a
+// returned fiber's frames as overflows.
+#ifdef EMU_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 namespace emu {
 
 // --- switching stacks
@@ -68,6 +76,9 @@ emu_switch_stack:
 
 struct Context {
   void* sp = nullptr;
+  const void* stack = nullptr;  // its lowest usable byte and size: the host's, once a fiber has learnt them
+  size_t stack_bytes = 0;
+  void* asan_fake_stack = nullptr;
 };
 // A stack whose first switch "returns" into entry.
 void start_context(Context& c, char* stack, size_t bytes, void (*entry)()) {
@@ -75,12 +86,15 @@ void start_context(Context& c, char* stack, size_t bytes, void (*entry)()) {
   auto* frame = reinterpret_cast<uint64_t*>(top - 16 - 6 * 8);  // entry then starts with rsp = 8 mod 16, as after a call
   for (int r = 0; r < 6; r++) frame[r] = 0;                       // r15 r14 r13 r12 rbx rbp
   frame[6] = reinterpret_cast<uint64_t>(entry);
-  c.sp = frame;
+  c.sp = frame, c.stack = stack, c.stack_bytes = bytes;
 }
-void switch_context(Context& from, Context& to) { emu_switch_stack(&from.sp, to.sp); }
+void raw_switch(Context& from, Context& to) { emu_switch_stack(&from.sp, to.sp); }
 #else
 struct Context {
   ucontext_t uc;
+  const void* stack = nullptr;
+  size_t stack_bytes = 0;
+  void* asan_fake_stack = nullptr;
 };
 void start_context(Context& c, char* stack, size_t bytes, void (*entry)()) {
   getcontext(&c.uc);
@@ -88,9 +102,39 @@ void start_context(Context& c, char* stack, size_t bytes, void (*entry)()) {
   c.uc.uc_stack.ss_size = bytes;
   c.uc.uc_link = nullptr;  // entry never returns
   makecontext(&c.uc, entry, 0);
+  c.stack = stack, c.stack_bytes = bytes;
 }
-void switch_context(Context& from, Context& to) { swapcontext(&from.uc, &to.uc); }
+void raw_switch(Context& from, Context& to) { swapcontext(&from.uc, &to.uc); }
 #endif
+
+// From `from` to `to`; returns when something switches back to `from`. `for_good`: `from` is a
+// fiber that has returned and is never resumed.
+void switch_context(Context& from, Context& to, bool for_good = false) {
+#ifdef EMU_ASAN
+  __sanitizer_start_switch_fiber(for_good ? nullptr : &from.asan_fake_stack, to.stack, to.stack_bytes);
+  raw_switch(from, to);
+  __sanitizer_finish_switch_fiber(from.asan_fake_stack, nullptr, nullptr);
+#else
+  (void)for_good;
+  raw_switch(from, to);
+#endif
+}
+// The first thing a fiber does: tell the sanitizer it arrived, and learn the host's stack from it.
+void enter_fiber(Context& host) {
+#ifdef EMU_ASAN
+  __sanitizer_finish_switch_fiber(nullptr, &host.stack, &host.stack_bytes);
+#else
+  (void)host;
+#endif
+}
+// A stack about to be reused: a returned fiber's frames may have left poisoned red zones on it.
+void unpoison_stack(char* stack, size_t bytes) {
+#ifdef EMU_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(stack, bytes);
+#else
+  (void)stack, (void)bytes;
+#endif
+}
 
 thread_local Thread* current = nullptr;
 dim3 grid_dim, block_dim;
@@ -276,6 +320,7 @@ void* kernel_ctx = nullptr;
 
 void fiber_main() {
   Block& b = *block_now;
+  enter_fiber(b.host);
   Fiber& f = *b.running;
   current = &f.thread;
   kernel_body(kernel_ctx);
@@ -284,7 +329,7 @@ void fiber_main() {
   f.state = State::done;  // it no longer counts for __syncthreads or its warp
   b.live--;
   b.warps[f.thread.rank / 32].exited |= 1u << f.thread.lane;
-  switch_context(f.context, b.host);  // for good: a finished fiber is never switched to again
+  switch_context(f.context, b.host, true);  // for good: a finished fiber is never switched to again
 }
 
 }  // namespace
@@ -407,6 +452,7 @@ cudaError_t run_kernel(const char* name, dim3 grid, dim3 block, size_t dynamic_s
       f.thread.thread_idx = {r % block.x, (r / block.x) % block.y, unsigned(r / (uint64_t(block.x) * block.y))};
       f.thread.rank = r, f.thread.lane = r % 32;
       f.state = State::ready;
+      unpoison_stack(stack_pool[r] + kGuardBytes, kStackBytes - kGuardBytes);
       start_context(f.context, stack_pool[r] + kGuardBytes, kStackBytes - kGuardBytes, fiber_main);
       wake(b, r);
     }

@@ -2,7 +2,8 @@
 // `self_test answers` prints results a GPU would give (in every order of LAB_EMULATOR_SCHEDULE),
 // `races` three races that the default order hides and another shows, and the other modes make the
 // mistakes the emulator must catch (a divergent barrier, a shuffle its lanes never reach, host code
-// reading device memory); CTest matches each run's output against what it must say.
+// reading device memory, and under AddressSanitizer a kernel reading past its buffer); CTest
+// matches each run's output against what it must say.
 #include <cstdio>
 #include <cstring>
 
@@ -70,6 +71,10 @@ __global__ void reused_slot(int* out) {
   out[threadIdx.x] = first + slot - 100 + int(threadIdx.x);
 }
 
+// Each thread copies the element after its own: the last one reads one past the end of the
+// buffer. On a GPU, garbage or nothing; under AddressSanitizer (the asan preset) a report.
+__global__ void reads_past_the_end(const int* in, int* out) { out[threadIdx.x] = in[threadIdx.x + 1]; }
+
 // How many of out[1..63] differ from out[i] = i (what the two kernels above give without a race).
 int wrong_reads(const int* d) {
   int h[64];
@@ -102,6 +107,12 @@ int main(int argc, char** argv) {
     std::printf("previous block: %d of 63 reads got an unwritten value\n", wrong_reads(d));
     reused_slot<<<1, 64>>>(d);
     std::printf("reused slot: %d of 63 reads got the later value\n", wrong_reads(d));
+  } else if (!std::strcmp(mode, "overrun")) {
+    int* small = nullptr;
+    cudaMalloc(reinterpret_cast<void**>(&small), 64 * sizeof(int));
+    reads_past_the_end<<<1, 64>>>(small, d);
+    std::printf("read past the end of a 64-int buffer, unnoticed\n");
+    cudaFree(small);
   } else if (!std::strcmp(mode, "divergent")) {
     divergent_barrier<<<1, 64>>>(d);
   } else if (!std::strcmp(mode, "shuffle")) {
