@@ -339,11 +339,9 @@ int main(int argc, char** argv) {
           {"fused (NF4 W)", "W dequantized into shared memory tile by tile", 1, [&] { cuda::qlora_forward_fused_f32(y, x, rows_x, wgq, N, K, lg, t, table); }},
       };
       rows.clear();
-      for (const auto& lora_run : lora_runs) {
-        // (not a structured binding: clang before 16 cannot capture one in the lambdas below)
-        const auto& [name, idea, base_index, forward] = lora_run;
+      for (const auto& [name, idea, base_index, forward] : lora_runs) {
+        const int base = base_index;  // the lambdas below capture these, not the bindings (clang before 16 cannot)
         const std::function<void()>& f = forward;
-        const int base = base_index;
         const auto run = [&] {
           f();
           cuda::synchronize();

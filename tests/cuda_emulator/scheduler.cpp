@@ -31,8 +31,8 @@
 #include <ucontext.h>
 
 // Under AddressSanitizer (EMU_ASAN, emulator.h), each switch of stacks is announced to it, and a
-// reused stack is unpoisoned, so it neither loses track of the stack it is on nor reports a
-// returned fiber's frames as overflows.
+// finished fiber clears its last frame, so it neither loses track of the stack it is on nor
+// reports a returned fiber's frames as overflows when the stack is reused.
 #ifdef EMU_ASAN
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
@@ -127,12 +127,12 @@ void enter_fiber(Context& host) {
   (void)host;
 #endif
 }
-// A stack about to be reused: a returned fiber's frames may have left poisoned red zones on it.
-void unpoison_stack(char* stack, size_t bytes) {
+// A fiber that has returned leaves its stack for good from inside fiber_main, which never returns,
+// so ASan would keep the red zones of that frame poisoned on a stack the next block reuses: clear
+// them, as ASan does itself before a longjmp.
+void forget_frames() {
 #ifdef EMU_ASAN
-  ASAN_UNPOISON_MEMORY_REGION(stack, bytes);
-#else
-  (void)stack, (void)bytes;
+  __asan_handle_no_return();
 #endif
 }
 
@@ -252,13 +252,19 @@ struct BlockOrder {
   std::abort();
 }
 
-// The running fiber waits: back to the scheduler, until a barrier's last arrival queues it again.
-void wait() {
+// The running fiber gives the host thread back, and the schedule picks who runs next; the fiber
+// runs again once picked (it must be ready, or made ready later by a barrier's release).
+void yield() {
   Block& b = *block_now;
   Fiber* self = b.running;
-  self->state = State::waiting;
   switch_context(self->context, b.host);
   current = &self->thread;
+}
+
+// The running fiber waits at a barrier, until the barrier's last arrival makes it ready again.
+void wait() {
+  block_now->running->state = State::waiting;
+  yield();
 }
 
 void wake(Block& b, unsigned rank) {
@@ -307,13 +313,6 @@ bool pick(Block& b, unsigned& rank) {
   return false;
 }
 
-// The running fiber, ready again, lets the schedule pick who runs next.
-void yield() {
-  Block& b = *block_now;
-  Fiber* self = b.running;
-  switch_context(self->context, b.host);
-  current = &self->thread;
-}
 
 void (*kernel_body)(void*) = nullptr;  // the launch's per-thread body and its arguments
 void* kernel_ctx = nullptr;
@@ -329,6 +328,7 @@ void fiber_main() {
   f.state = State::done;  // it no longer counts for __syncthreads or its warp
   b.live--;
   b.warps[f.thread.rank / 32].exited |= 1u << f.thread.lane;
+  forget_frames();
   switch_context(f.context, b.host, true);  // for good: a finished fiber is never switched to again
 }
 
@@ -338,15 +338,11 @@ void sync_block() {
   Block& b = *block_now;
   if (b.live < b.fibers.size()) fault("__syncthreads() after some threads of the block returned: on a GPU every thread must reach it");
   if (++b.at_barrier < b.live) return wait();
-  b.at_barrier = 0;  // the last to arrive lets the others go on
-  if (schedule.order == Order::in_order) {  // and goes on itself
-    for (unsigned r = 0; r < b.fibers.size(); r++)
-      if (b.fibers[r].state == State::waiting) wake(b, r);
-    return;
-  }
-  for (unsigned r = 0; r < b.fibers.size(); r++)  // or lets the schedule choose among them all
-    if (b.fibers[r].state == State::waiting || &b.fibers[r] == b.running) wake(b, r);
-  yield();
+  b.at_barrier = 0;  // the last to arrive lets the others go on, and (in order) goes on itself
+  const bool self_too = schedule.order != Order::in_order;  // or lets the schedule choose among them all
+  for (unsigned r = 0; r < b.fibers.size(); r++)
+    if (b.fibers[r].state == State::waiting || (self_too && &b.fibers[r] == b.running)) wake(b, r);
+  if (self_too) yield();
 }
 
 void sync_warp(unsigned mask) {
@@ -365,14 +361,11 @@ void sync_warp(unsigned mask) {
   if ((warp.arrived & warp.expected) != warp.expected) return wait();
   const unsigned others = warp.arrived & ~me;
   warp.arrived = 0;
-  if (schedule.order == Order::in_order) {
-    for (unsigned lane = 0; lane < 32; lane++)
-      if (others & (1u << lane)) wake(b, w * 32 + lane);
-    return;
-  }
+  const bool self_too = schedule.order != Order::in_order;  // as in sync_block
+  const unsigned released = self_too ? others | me : others;
   for (unsigned lane = 0; lane < 32; lane++)
-    if ((others | me) & (1u << lane)) wake(b, w * 32 + lane);
-  yield();
+    if (released & (1u << lane)) wake(b, w * 32 + lane);
+  if (self_too) yield();
 }
 
 uint64_t shuffle(unsigned mask, uint64_t bits, unsigned src_lane) {
@@ -452,7 +445,6 @@ cudaError_t run_kernel(const char* name, dim3 grid, dim3 block, size_t dynamic_s
       f.thread.thread_idx = {r % block.x, (r / block.x) % block.y, unsigned(r / (uint64_t(block.x) * block.y))};
       f.thread.rank = r, f.thread.lane = r % 32;
       f.state = State::ready;
-      unpoison_stack(stack_pool[r] + kGuardBytes, kStackBytes - kGuardBytes);
       start_context(f.context, stack_pool[r] + kGuardBytes, kStackBytes - kGuardBytes, fiber_main);
       wake(b, r);
     }
