@@ -4,7 +4,7 @@
 // that starts from the base ends with a finite loss below the base's; an adapter file is a small
 // fraction of the full checkpoint; the adapter loads exactly and merges within float rounding; and
 // the second adapter is there to swap. Accuracies at 6 steps are noise: the full run's README
-// table holds the real comparison.
+// table holds the real comparison, and test_lesson_05_full (label long, minutes) checks it.
 #include "tests/lessons/run_lesson.h"
 
 #include <cmath>
