@@ -9,6 +9,8 @@
 
 #include <cuda/std/limits>
 
+#include <cstdint>
+
 namespace lab::cuda {
 
 struct SumCombine {

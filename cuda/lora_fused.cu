@@ -38,7 +38,7 @@ __global__ void lora_fused_kernel(float* y, const float* x, int64_t M, const flo
 }
 
 __global__ void qlora_fused_kernel(float* y, const float* x, int64_t M, NF4Weight w, int64_t N, int64_t K, const float* t, LoraGpu lora,
-                                   NF4Table table) {
+                                   const __grid_constant__ NF4Table table) {
   __shared__ nf4dev::Books books;
   nf4dev::load_books(books, table, w);
   tile::gemm_xwt(

@@ -6,7 +6,10 @@
 // into one FMA with one rounding), max without regard to order (exact), and the mean's sums in the
 // reference's order. So tests/cuda/test_cuda_nf4.cpp can ask for the same bytes, not a tolerance.
 // Code books go to shared memory at the start of each block (a dynamic index into a kernel
-// parameter would spill it to local memory).
+// parameter would spill it to local memory). Even that one copy reads the parameter at a
+// thread-dependent index, so the table and map parameters are `const __grid_constant__`: read in
+// place, where a plain by-value parameter is first copied whole into each thread's local memory
+// (`nvcc -Xptxas -v`: a 128-byte stack frame in every NF4 kernel without it, none with it).
 #include "cuda/dynamic_code.cuh"
 #include "cuda/launch.cuh"
 #include "cuda/matmul.h"
@@ -27,10 +30,11 @@ struct SharedBooks {
   float map[256];
 };
 
-__device__ void load_books(SharedBooks& s, const NF4Table& table, const DynamicMap256* map) {
+// Either book may be absent (nullptr): the dynamic-code kernels need only the map.
+__device__ void load_books(SharedBooks& s, const NF4Table* table, const DynamicMap256* map) {
   for (int i = threadIdx.y * blockDim.x + threadIdx.x; i < 256; i += blockDim.x * blockDim.y) {
-    if (i < 16) s.lut[i] = table.v[i];
-    if (i < 15) s.thresholds[i] = table.thresholds[i];
+    if (table && i < 16) s.lut[i] = table->v[i];
+    if (table && i < 15) s.thresholds[i] = table->thresholds[i];
     if (map) s.map[i] = map->v[i];
   }
   __syncthreads();
@@ -61,9 +65,9 @@ __device__ float block_absmax(const NF4Weight& w, const float* map, int64_t b) {
 
 // v1: a warp per NF4 block (grid-stride over blocks). Lanes read neighbouring values for the max,
 // then each lane packs pairs (2j, 2j + 1) into byte j: element 2j in the high nibble.
-__global__ void nf4_quantize_kernel(uint8_t* packed, float* absmax, const float* x, int64_t n, int64_t blocksize, NF4Table table) {
+__global__ void nf4_quantize_kernel(uint8_t* packed, float* absmax, const float* x, int64_t n, int64_t blocksize, const __grid_constant__ NF4Table table) {
   __shared__ SharedBooks books;
-  load_books(books, table, nullptr);
+  load_books(books, &table, nullptr);
   const int lane = threadIdx.x % kWarp;
   const int64_t blocks = (n + blocksize - 1) / blocksize;
   for (int64_t b = first_index() / kWarp; b < blocks; b += grid_stride() / kWarp) {
@@ -82,9 +86,9 @@ __global__ void nf4_quantize_kernel(uint8_t* packed, float* absmax, const float*
 }
 
 // One thread per packed byte: out[2j], out[2j + 1] = NF4[hi], NF4[lo] times their block's absmax.
-__global__ void nf4_dequantize_kernel(float* out, NF4Weight w, NF4Table table) {
+__global__ void nf4_dequantize_kernel(float* out, NF4Weight w, const __grid_constant__ NF4Table table) {
   __shared__ SharedBooks books;
-  load_books(books, table, w.qabsmax ? &w.map : nullptr);
+  load_books(books, &table, w.qabsmax ? &w.map : nullptr);
   const int64_t bytes = (w.n + 1) / 2;
   for (int64_t j = first_index(); j < bytes; j += grid_stride()) {
     const uint8_t q = w.packed[j];
@@ -98,10 +102,10 @@ __global__ void nf4_dequantize_kernel(float* out, NF4Weight w, NF4Table table) {
 // W [rows, cols] -> out [cols, rows]. A 32 x 8 block moves 32 x 32 tiles: it reads (and dequantizes)
 // a tile along W's rows, then writes it along out's rows. The +1 column keeps the transposed reads
 // of the tile off a single shared-memory bank.
-__global__ void nf4_dequantize_transposed_kernel(float* out, NF4Weight w, int64_t rows, int64_t cols, NF4Table table) {
+__global__ void nf4_dequantize_transposed_kernel(float* out, NF4Weight w, int64_t rows, int64_t cols, const __grid_constant__ NF4Table table) {
   __shared__ SharedBooks books;
   __shared__ float tile[32][33];
-  load_books(books, table, w.qabsmax ? &w.map : nullptr);
+  load_books(books, &table, w.qabsmax ? &w.map : nullptr);
   const int tx = threadIdx.x, ty = threadIdx.y;
   for (int64_t r0 = int64_t(blockIdx.y) * 32; r0 < rows; r0 += int64_t(gridDim.y) * 32) {
     for (int64_t c0 = int64_t(blockIdx.x) * 32; c0 < cols; c0 += int64_t(gridDim.x) * 32) {
@@ -143,9 +147,9 @@ __global__ void mean_of_runs_kernel(double* partial, int64_t runs, int64_t n) {
 
 // A warp per block of the 8-bit codec: absmax of x - offset, then the binary search for each value.
 __global__ void dynamic8_quantize_kernel(uint8_t* codes, float* absmax, const float* x, float offset, int64_t n, int64_t blocksize,
-                                         DynamicMap256 map) {
+                                         const __grid_constant__ DynamicMap256 map) {
   __shared__ SharedBooks books;
-  load_books(books, NF4Table{}, &map);
+  load_books(books, nullptr, &map);
   const int lane = threadIdx.x % kWarp;
   const int64_t blocks = (n + blocksize - 1) / blocksize;
   for (int64_t b = first_index() / kWarp; b < blocks; b += grid_stride() / kWarp) {
@@ -161,9 +165,9 @@ __global__ void dynamic8_quantize_kernel(uint8_t* codes, float* absmax, const fl
 
 // out = map[code] * absmax + offset
 __global__ void dynamic8_dequantize_kernel(float* out, const uint8_t* codes, const float* absmax, float offset, int64_t n, int64_t blocksize,
-                                           DynamicMap256 map) {
+                                           const __grid_constant__ DynamicMap256 map) {
   __shared__ SharedBooks books;
-  load_books(books, NF4Table{}, &map);
+  load_books(books, nullptr, &map);
   for (int64_t i = first_index(); i < n; i += grid_stride())
     out[i] = __fadd_rn(__fmul_rn(books.map[codes[i]], absmax[i / blocksize]), offset);
 }

@@ -31,7 +31,7 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 // v2: a thread 8 values (4 bytes of codes, one 32-bit load), written as two float4. The 8 values
 // start at a multiple of 8, so they share one NF4 block (blocks are >= 32 values). A last partial
 // chunk (n not a multiple of 8) is decoded value by value.
-__global__ void nf4_dequant_v2_kernel(float* out, NF4Weight w, NF4Table table) {
+__global__ void nf4_dequant_v2_kernel(float* out, NF4Weight w, const __grid_constant__ NF4Table table) {
   __shared__ Books books;
   load_books(books, table, w);
   const int64_t chunks = (w.n + 7) / 8;
@@ -64,7 +64,7 @@ __global__ void nf4_dequant_v2_kernel(float* out, NF4Weight w, NF4Table table) {
 // NF4[l % 16], and __shfl_sync(lut, code) reads the lane the code names. Shuffles need the whole
 // warp, so the loop runs warp by warp; the warp that reaches the end of the tensor (fewer than 1024
 // values left) decodes them one by one instead.
-__global__ void nf4_dequant_v3_kernel(float* out, NF4Weight w, NF4Table table) {
+__global__ void nf4_dequant_v3_kernel(float* out, NF4Weight w, const __grid_constant__ NF4Table table) {
   __shared__ Books books;
   load_books(books, table, w);
   constexpr unsigned kAll = 0xffffffffu;
@@ -101,7 +101,7 @@ __global__ void nf4_dequant_v3_kernel(float* out, NF4Weight w, NF4Table table) {
 // y[m, j] = sum_k x[m, k] W[j, k]: a warp per (m, j), lanes across k, then a shuffle sum.
 // vec: K % 8 == 0 and aligned pointers, so row j's codes start on a 4-byte boundary: a lane takes
 // 8 codes (one 32-bit load, one absmax) and 8 values of x (two float4) at a time.
-__global__ void nf4_gemv_kernel(float* y, const float* x, int64_t M, NF4Weight w, int64_t N, int64_t K, bool vec, NF4Table table) {
+__global__ void nf4_gemv_kernel(float* y, const float* x, int64_t M, NF4Weight w, int64_t N, int64_t K, bool vec, const __grid_constant__ NF4Table table) {
   __shared__ Books books;
   load_books(books, table, w);
   const int lane = threadIdx.x % kWarp, warps = blockDim.x / kWarp;
@@ -136,7 +136,7 @@ __global__ void nf4_gemv_kernel(float* y, const float* x, int64_t M, NF4Weight w
 }
 
 // y = x W^T with W's 64 x 16 slices dequantized straight into shared memory (cuda/tile_gemm.cuh)
-__global__ void nf4_gemm_kernel(float* y, const float* x, int64_t M, NF4Weight w, int64_t N, int64_t K, NF4Table table) {
+__global__ void nf4_gemm_kernel(float* y, const float* x, int64_t M, NF4Weight w, int64_t N, int64_t K, const __grid_constant__ NF4Table table) {
   __shared__ Books books;
   load_books(books, table, w);
   tile::gemm_xwt(

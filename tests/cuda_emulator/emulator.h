@@ -32,6 +32,7 @@
 #define __host__
 #define __shared__ static
 #define __launch_bounds__(...)
+#define __grid_constant__  // a kernel parameter read in place (cuda/nf4.cu says why); plain on the CPU
 #define __align__(n) __attribute__((aligned(n)))
 #define __CUDA_ARCH__ 900  // an H200's, so cuda/'s sm_80+ paths (bf16 WMMA) are the ones emulated
 #define __trap() ::emu::device_fault("__trap() was called")
