@@ -100,7 +100,8 @@ for l in "${lessons[@]}"; do grep -q "^lesson_$l:" "$LOGS/targets.log" && target
 
 say "build ${targets[*]} with $(nproc) jobs"
 start=$SECONDS
-cmake --build "$BUILD" -j "$(nproc)" --target "${targets[@]}" >"$LOGS/build.log" 2>&1 || fail_with_log "build" "$LOGS/build.log"
+timeout "$(seconds_for 360)" cmake --build "$BUILD" -j "$(nproc)" --target "${targets[@]}" >"$LOGS/build.log" 2>&1 ||
+  fail_with_log "build (or its share of the deadline)" "$LOGS/build.log"
 echo "built in $((SECONDS - start)) s"
 
 say "GPU tests"
