@@ -46,6 +46,13 @@ trap copy_out EXIT
 say "dependencies"
 [[ -x /usr/local/cuda/bin/nvcc ]] && export PATH="/usr/local/cuda/bin:$PATH"
 command -v nvcc >/dev/null || die "nvcc not found: install the CUDA toolkit (the GPU code would not be built)"
+# A .deb's files: dpkg -x where dpkg exists; else its data archive, taken out with ar and read by tar.
+unpack_deb() {
+  if command -v dpkg >/dev/null; then dpkg -x "$1" "$2"; return; fi
+  local data
+  data=$(ar t "$1" | grep '^data\.tar')
+  ar p "$1" "$data" >"$2/$data" && tar -xf "$2/$data" -C "$2" && rm -f "$2/$data"
+}
 cmake_deps=()
 if compgen -G ".gpu-deps/*.deb" >/dev/null; then
   # The packages scripts/gpu-deps.sh downloaded, unpacked into /tmp (never into /, which they could
@@ -53,10 +60,7 @@ if compgen -G ".gpu-deps/*.deb" >/dev/null; then
   # sysroot prepended to the /usr paths written in them), the compiler's headers, the loader's libraries.
   deps=/tmp/loralab-deps
   rm -rf "$deps" && mkdir -p "$deps"
-  for f in .gpu-deps/*.deb; do
-    if command -v dpkg >/dev/null; then dpkg -x "$f" "$deps"
-    else (cd "$deps" && ar p "$OLDPWD/$f" "$(ar t "$OLDPWD/$f" | grep '^data.tar')" | tar -x $([[ $(ar t "$OLDPWD/$f") == *data.tar.zst* ]] && echo --zstd || echo -J)); fi
-  done
+  for f in .gpu-deps/*.deb; do unpack_deb "$f" "$deps"; done
   lib=$deps/usr/lib/x86_64-linux-gnu
   export LD_LIBRARY_PATH="$lib:$lib/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   export LIBRARY_PATH="$lib:$lib/openblas-pthread${LIBRARY_PATH:+:$LIBRARY_PATH}"
@@ -66,23 +70,8 @@ if compgen -G ".gpu-deps/*.deb" >/dev/null; then
   cmake_deps=(-DCMAKE_PREFIX_PATH="$deps/usr;$lib/openblas-pthread" -DPKG_CONFIG_EXECUTABLE="$deps/usr/bin/pkgconf")
   echo "unpacked $(ls .gpu-deps/*.deb | wc -l) packages from .gpu-deps/ into $deps"
 else
-  packages=(libfmt-dev catch2 nlohmann-json3-dev libcli11-dev libbenchmark-dev libopenblas-dev libpcre2-dev pkg-config)
-  missing=()
-  for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-  if ((${#missing[@]} > 0)); then
-    echo "missing: ${missing[*]}, and no .gpu-deps/ (run scripts/gpu-deps.sh where apt works, and carry .gpu-deps)"
-    if command -v apt-get >/dev/null; then
-      sudo=()
-      if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null; then sudo=(sudo); fi
-      echo "trying apt-get install (needs a network)"
-      if ! { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-               apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$LOGS/apt.log" 2>&1; then
-        echo "warning: could not install them (see $LOGS/apt.log); trying the build anyway"
-      fi
-    fi
-  else
-    echo "all present"
-  fi
+  # A machine of one's own: its packages, as ./lab installs them (./lab build first where apt works).
+  echo "no .gpu-deps/: using this machine's packages (on the lent GPU machine, carry .gpu-deps from scripts/gpu-deps.sh)"
 fi
 gpu_name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1 || true)
 echo "GPU: ${gpu_name:-none seen by nvidia-smi (the GPU tests will skip)}; nvcc $(nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'); $(nproc) cores"
