@@ -4,6 +4,7 @@
 #include "autograd/ops.h"
 #include "nn/gpt_checkpoint.h"
 #include "nn/llama_checkpoint.h"
+#include "tensor/json_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -32,17 +33,10 @@ Device CausalLM::device() const {
 std::string model_type_of(const std::string& dir) {
   const std::string path = (fs::path(dir) / "config.json").string();
   LAB_CHECK(fs::is_regular_file(path), "{}: no such file (HINT: a Hugging Face checkpoint folder holds config.json and model.safetensors)", path);
-  std::ifstream in(path);
-  LAB_CHECK(in, "{}: cannot open", path);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    LAB_FAIL("{}: not valid JSON: {}", path, e.what());
-  }
+  const nlohmann::json j = json_io::read_file(path);
   LAB_CHECK(j.is_object(), "{}: a config.json must be a JSON object, got {}", path, j.type_name());
   if (!j.contains("model_type")) return "gpt2";
-  LAB_CHECK(j["model_type"].is_string(), "{}: model_type must be a string, got {}", path, j["model_type"].dump());
+  LAB_CHECK(j["model_type"].is_string(), "{}: model_type must be a string, got {}", path, json_io::dump(j["model_type"]));
   return j["model_type"].get<std::string>();
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "tensor/error.h"
+#include "tensor/json_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -20,7 +21,7 @@ constexpr int64_t kMaxSize = std::numeric_limits<int32_t>::max();  // so that a 
 // The text as JSON, or a lab::Error naming `source` and what the parser said.
 inline nlohmann::json parse_json(const std::string& text, const std::string& source) {
   try {
-    return nlohmann::json::parse(text);
+    return json_io::parse(text);
   } catch (const nlohmann::json::exception& e) {
     LAB_FAIL("{}: not valid JSON: {}", source, e.what());
   }
@@ -39,7 +40,7 @@ inline void check_size(const std::string& source, const char* field, int64_t v) 
 
 inline void read_double(const nlohmann::json& j, const std::string& source, const char* name, double* out) {
   if (!j.contains(name)) return;
-  LAB_CHECK(j[name].is_number(), "{}: {} must be a number, got {}", source, name, j[name].dump());
+  LAB_CHECK(j[name].is_number(), "{}: {} must be a number, got {}", source, name, json_io::dump(j[name]));
   *out = j[name].get<double>();
 }
 

@@ -3,6 +3,7 @@
 
 #include "nn/config_json.h"
 #include "tensor/error.h"
+#include "tensor/json_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -26,21 +27,21 @@ void read_int(const json& j, const std::string& source, const char* name, const 
   if (j.contains(name)) found = &j[name];
   if (alias != nullptr && j.contains(alias)) {
     LAB_CHECK(found == nullptr || *found == j[alias], "{}: both {} and its alias {} are set, to different values ({} and {})",
-              source, name, alias, found == nullptr ? "" : found->dump(), j[alias].dump());
+              source, name, alias, found == nullptr ? "" : json_io::dump(*found), json_io::dump(j[alias]));
     found = &j[alias];
     used = alias;
   }
   if (found == nullptr) return;
   bool fits = found->is_number_integer() && (!found->is_number_unsigned() || found->get<uint64_t>() <= uint64_t(kMaxSize));
-  LAB_CHECK(fits, "{}: {} must be an integer of at most {}, got {}", source, used, kMaxSize, found->dump());
+  LAB_CHECK(fits, "{}: {} must be an integer of at most {}, got {}", source, used, kMaxSize, json_io::dump(*found));
   *out = found->get<int64_t>();
 }
 
 // A switch of GPT2Config that this implementation does not have: allowed only at the value we compute with.
 void require_flag(const json& j, const std::string& source, const char* name, bool supported) {
   if (!j.contains(name)) return;
-  LAB_CHECK(j[name].is_boolean(), "{}: {} must be true or false, got {}", source, name, j[name].dump());
-  LAB_CHECK(j[name].get<bool>() == supported, "{}: {} = {} is not supported (only {})", source, name, j[name].dump(), supported);
+  LAB_CHECK(j[name].is_boolean(), "{}: {} must be true or false, got {}", source, name, json_io::dump(j[name]));
+  LAB_CHECK(j[name].get<bool>() == supported, "{}: {} = {} is not supported (only {})", source, name, json_io::dump(j[name]), supported);
 }
 
 }  // namespace
@@ -72,7 +73,7 @@ GPTConfig parse_gpt_config(const std::string& json_text, const std::string& sour
   json j = config_json::parse_object(json_text, source, "a config.json");
   if (j.contains("model_type")) {
     LAB_CHECK(j["model_type"] == "gpt2", "{}: model_type is {}, not \"gpt2\" (HINT: only GPT-2 checkpoints load here)", source,
-              j["model_type"].dump());
+              json_io::dump(j["model_type"]));
   }
   // GPT2Config's defaults: the 124M model, as transformers fills a field the file does not have.
   GPTConfig c;
@@ -96,7 +97,7 @@ GPTConfig parse_gpt_config(const std::string& json_text, const std::string& sour
   read_double(j, source, "initializer_range", &c.initializer_range);
   if (j.contains("activation_function")) {
     LAB_CHECK(j["activation_function"].is_string(), "{}: activation_function must be a string, got {}", source,
-              j["activation_function"].dump());
+              json_io::dump(j["activation_function"]));
     c.activation_function = j["activation_function"].get<std::string>();
   }
   require_flag(j, source, "scale_attn_weights", true);
@@ -124,7 +125,7 @@ std::string gpt_config_json(const GPTConfig& c) {
   j["n_positions"] = c.n_positions;
   j["resid_pdrop"] = c.resid_pdrop;
   j["vocab_size"] = c.vocab_size;
-  return j.dump(2) + "\n";
+  return json_io::dump(j, 2) + "\n";
 }
 
 GPTConfig load_gpt_config(const std::string& path) {

@@ -3,6 +3,7 @@
 
 #include "nn/config_json.h"
 #include "tensor/atomic_file.h"
+#include "tensor/json_io.h"
 #include "tensor/safetensors.h"
 
 #include <nlohmann/json.hpp>
@@ -54,7 +55,7 @@ ShardIndex parse_shard_index(const std::string& json_text, const std::string& so
   std::set<std::string> shards;
   for (const auto& item : j["weight_map"].items()) {
     LAB_CHECK(item.value().is_string(), "{}: weight_map[\"{}\"] must be a shard file name, found {}", source, shown(item.key()),
-              shown(item.value().dump()));
+              shown(json_io::dump(item.value())));
     const std::string file = item.value().get<std::string>();
     // a plain file name in the same folder: no separators, no "..", ending in .safetensors
     const bool plain = !file.empty() && file.find('/') == std::string::npos && file.find('\\') == std::string::npos && file != "." &&
@@ -68,14 +69,14 @@ ShardIndex parse_shard_index(const std::string& json_text, const std::string& so
   LAB_CHECK(!index.weight_map.empty(), "{}: weight_map is empty: the index lists no tensors", source);
   index.shards.assign(shards.begin(), shards.end());
   if (j.contains("metadata") && !j["metadata"].is_null()) {
-    LAB_CHECK(j["metadata"].is_object(), "{}: metadata must be an object, got {}", source, shown(j["metadata"].dump()));
+    LAB_CHECK(j["metadata"].is_object(), "{}: metadata must be an object, got {}", source, shown(json_io::dump(j["metadata"])));
     const json& m = j["metadata"];
     if (m.contains("total_size") && !m["total_size"].is_null()) {
       const json& t = m["total_size"];
       // transformers writes an integer; some tools write a float with no fraction
       const bool ok = t.is_number_unsigned() || (t.is_number_integer() && t.get<int64_t>() >= 0) ||
                       (t.is_number_float() && t.get<double>() >= 0 && t.get<double>() < 1.8e19 && t.get<double>() == double(uint64_t(t.get<double>())));
-      LAB_CHECK(ok, "{}: metadata.total_size must be a whole number of bytes, got {}", source, shown(t.dump()));
+      LAB_CHECK(ok, "{}: metadata.total_size must be a whole number of bytes, got {}", source, shown(json_io::dump(t)));
       index.total_size = t.is_number_float() ? uint64_t(t.get<double>()) : t.get<uint64_t>();
     }
   }
@@ -275,7 +276,7 @@ void save_llama(const Llama& model, const std::string& dir, uint64_t max_shard_b
   json index;  // as transformers writes it: json.dumps(index, indent=2, sort_keys=True) + "\n"
   index["metadata"] = {{"total_size", total}};
   index["weight_map"] = weight_map;
-  write_file_atomically(index_path.string(), index.dump(2) + "\n");
+  write_file_atomically(index_path.string(), json_io::dump(index, 2) + "\n");
   fs::remove(single);
   remove_other_shards(dir, names);
 }

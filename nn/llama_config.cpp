@@ -3,6 +3,7 @@
 
 #include "nn/config_json.h"
 #include "tensor/error.h"
+#include "tensor/json_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -24,13 +25,13 @@ void read_int(const json& j, const std::string& source, const char* name, int64_
   const json& v = j[name];
   bool fits = v.is_number_integer() && (!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t(kMaxSize)) &&
               (v.is_number_unsigned() || v.get<int64_t>() >= -kMaxSize);
-  LAB_CHECK(fits, "{}: {} must be an integer of at most {}, got {}", source, name, kMaxSize, v.dump());
+  LAB_CHECK(fits, "{}: {} must be an integer of at most {}, got {}", source, name, kMaxSize, json_io::dump(v));
   *out = v.get<int64_t>();
 }
 
 void read_bool(const json& j, const std::string& source, const char* name, bool* out) {
   if (!j.contains(name)) return;
-  LAB_CHECK(j[name].is_boolean(), "{}: {} must be true or false, got {}", source, name, j[name].dump());
+  LAB_CHECK(j[name].is_boolean(), "{}: {} must be true or false, got {}", source, name, json_io::dump(j[name]));
   *out = j[name].get<bool>();
 }
 
@@ -39,7 +40,7 @@ void require_off(const json& j, const std::string& source, const char* name, con
   if (!j.contains(name)) return;
   const json& v = j[name];
   const bool off = v.is_null() || (v.is_boolean() && !v.get<bool>());
-  LAB_CHECK(off, "{}: {} = {} is not supported (HINT: {})", source, name, v.dump(), hint);
+  LAB_CHECK(off, "{}: {} = {} is not supported (HINT: {})", source, name, json_io::dump(v), hint);
 }
 
 }  // namespace
@@ -70,7 +71,7 @@ void LlamaConfig::validate(const std::string& source) const {
 LlamaConfig parse_llama_config(const std::string& json_text, const std::string& source) {
   json j = config_json::parse_object(json_text, source, "a config.json");
   LAB_CHECK(j.contains("model_type") && j["model_type"] == "llama", "{}: model_type is {}, expected \"llama\"", source,
-            j.contains("model_type") ? j["model_type"].dump() : "missing");
+            j.contains("model_type") ? json_io::dump(j["model_type"]) : "missing");
   // LlamaConfig's defaults (Llama-2 7B), as transformers fills a field the file does not have.
   LlamaConfig c;
   c.vocab_size = 32000, c.hidden_size = 4096, c.intermediate_size = 11008, c.num_hidden_layers = 32, c.num_attention_heads = 32;
@@ -94,14 +95,14 @@ LlamaConfig parse_llama_config(const std::string& json_text, const std::string& 
 
   if (j.contains("hidden_act")) {
     LAB_CHECK(j["hidden_act"] == "silu", "{}: hidden_act = {} is not supported (HINT: LLaMA's SwiGLU MLP uses \"silu\", the only one implemented)",
-              source, j["hidden_act"].dump());
+              source, json_io::dump(j["hidden_act"]));
   }
   require_off(j, source, "rope_scaling", "only plain RoPE is implemented: Llama-3.1's \"llama3\", linear and dynamic scaling are not");
   require_off(j, source, "attention_bias", "this LLaMA has no biases on q/k/v/o (Qwen-style models do); only attention_bias false is supported");
   require_off(j, source, "mlp_bias", "this LLaMA has no biases on the MLP projections; only mlp_bias false is supported");
   if (j.contains("pretraining_tp")) {  // a slicing of the same products: any value computes the same logits
     LAB_CHECK(j["pretraining_tp"].is_number_integer() && j["pretraining_tp"].get<int64_t>() >= 1, "{}: pretraining_tp must be an integer >= 1, got {}",
-              source, j["pretraining_tp"].dump());
+              source, json_io::dump(j["pretraining_tp"]));
   }
   c.validate(source);
   if (c.head_dim == 0) c.head_dim = c.hidden_size / c.num_attention_heads;  // as LlamaConfig.__init__ fills it
@@ -132,7 +133,7 @@ std::string llama_config_json(const LlamaConfig& c) {
   j["torch_dtype"] = "float32";
   j["use_cache"] = true;
   j["vocab_size"] = c.vocab_size;
-  return j.dump(2) + "\n";
+  return json_io::dump(j, 2) + "\n";
 }
 
 LlamaConfig load_llama_config(const std::string& path) {

@@ -15,6 +15,7 @@
 #include "nn/gpt.h"
 #include "tensor/atomic_file.h"
 #include "tensor/error.h"
+#include "tensor/json_io.h"
 #include "tensor/safetensors.h"
 
 #include <nlohmann/json.hpp>
@@ -52,19 +53,19 @@ std::string name_list(const std::vector<std::string>& names, size_t cap = 8) {
 
 void read_bool(const json& j, const std::string& source, const char* name, bool* out) {
   if (!j.contains(name) || j[name].is_null()) return;
-  LAB_CHECK(j[name].is_boolean(), "{}: {} must be true or false, got {}", source, name, j[name].dump());
+  LAB_CHECK(j[name].is_boolean(), "{}: {} must be true or false, got {}", source, name, json_io::dump(j[name]));
   *out = j[name].get<bool>();
 }
 
 void read_number(const json& j, const std::string& source, const char* name, double* out) {
   if (!j.contains(name)) return;
-  LAB_CHECK(j[name].is_number(), "{}: {} must be a number, got {}", source, name, j[name].dump());
+  LAB_CHECK(j[name].is_number(), "{}: {} must be a number, got {}", source, name, json_io::dump(j[name]));
   *out = j[name].get<double>();
 }
 
 void read_string(const json& j, const std::string& source, const char* name, std::string* out) {
   if (!j.contains(name) || j[name].is_null()) return;
-  LAB_CHECK(j[name].is_string(), "{}: {} must be a string or null, got {}", source, name, j[name].dump());
+  LAB_CHECK(j[name].is_string(), "{}: {} must be a string or null, got {}", source, name, json_io::dump(j[name]));
   *out = j[name].get<std::string>();
 }
 
@@ -73,7 +74,7 @@ void require_off(const json& j, const std::string& source, const char* name, con
   if (!j.contains(name)) return;
   const json& v = j[name];
   const bool off = v.is_null() || (v.is_boolean() && !v.get<bool>()) || ((v.is_object() || v.is_array() || v.is_string()) && v.empty());
-  LAB_CHECK(off, "{}: {} = {} is not supported: {} (HINT: loralab reads plain LoRA adapters only)", source, name, v.dump(), what);
+  LAB_CHECK(off, "{}: {} = {} is not supported: {} (HINT: loralab reads plain LoRA adapters only)", source, name, json_io::dump(v), what);
 }
 
 // --- which modules an adapter covers
@@ -190,7 +191,7 @@ AdapterConfig parse_adapter_config(const std::string& json_text, const std::stri
   json j = config_json::parse_object(json_text, source, "an adapter_config.json");
   // PEFT's one required key (MIN_EXPECTED_CONFIG_KEYS)
   LAB_CHECK(j.contains("peft_type"), "{}: no peft_type (HINT: PEFT writes \"peft_type\": \"LORA\" in every adapter_config.json)", source);
-  LAB_CHECK(j["peft_type"] == "LORA", "{}: peft_type is {}, only \"LORA\" adapters load here", source, j["peft_type"].dump());
+  LAB_CHECK(j["peft_type"] == "LORA", "{}: peft_type is {}, only \"LORA\" adapters load here", source, json_io::dump(j["peft_type"]));
 
   AdapterConfig c;  // PEFT's LoraConfig defaults: r 8, lora_alpha 8, dropout 0, bias "none"; targets below
   c.task_type.clear();
@@ -198,7 +199,7 @@ AdapterConfig parse_adapter_config(const std::string& json_text, const std::stri
     const json& r = j["r"];
     const bool fits = r.is_number_integer() && (r.is_number_unsigned() ? r.get<uint64_t>() <= uint64_t(std::numeric_limits<int32_t>::max())
                                                                         : r.get<int64_t>() <= std::numeric_limits<int32_t>::max());
-    LAB_CHECK(fits, "{}: r must be a whole number of at most {}, got {}", source, std::numeric_limits<int32_t>::max(), r.dump());
+    LAB_CHECK(fits, "{}: r must be a whole number of at most {}, got {}", source, std::numeric_limits<int32_t>::max(), json_io::dump(r));
     c.lora.r = r.get<int64_t>();
   }
   read_number(j, source, "lora_alpha", &c.lora.lora_alpha);
@@ -232,10 +233,10 @@ AdapterConfig parse_adapter_config(const std::string& json_text, const std::stri
       c.lora.target_regex = s;
       c.lora.target_modules.clear();
     } else {
-      LAB_CHECK(t.is_array(), "{}: target_modules must be a list of module names, a regex string or null, got {}", source, t.dump());
+      LAB_CHECK(t.is_array(), "{}: target_modules must be a list of module names, a regex string or null, got {}", source, json_io::dump(t));
       c.lora.target_modules.clear();
       for (const json& name : t) {
-        LAB_CHECK(name.is_string(), "{}: target_modules must hold module names (strings), got {}", source, name.dump());
+        LAB_CHECK(name.is_string(), "{}: target_modules must hold module names (strings), got {}", source, json_io::dump(name));
         c.lora.target_modules.push_back(name.get<std::string>());
       }
     }
@@ -280,7 +281,7 @@ std::string adapter_config_json(const AdapterConfig& c) {
   j["task_type"] = c.task_type.empty() ? json(nullptr) : json(c.task_type);
   j["use_dora"] = false;
   j["use_rslora"] = c.lora.use_rslora;
-  return j.dump(2) + "\n";
+  return json_io::dump(j, 2) + "\n";
 }
 
 void save_adapter(const Module& model, const AdapterConfig& config, const std::string& dir, const std::string& adapter) {

@@ -10,6 +10,7 @@
 #include "quant/nf4_io.h"
 #include "quant/quantize_model.h"
 #include "tensor/atomic_file.h"
+#include "tensor/json_io.h"
 #include "tensor/safetensors.h"
 
 #include <nlohmann/json.hpp>
@@ -57,12 +58,12 @@ void save_nf4_model(nn::CausalLM& model, const std::string& dir) {
               "save_nf4_model {}: the model has LoRA parameter {} (HINT: save adapters with nn/lora_io.h, the base model without them)", dir, name);
     others.push_back({name, ag::detach(p).to(DType::f32)});
   }
-  nlohmann::json config = nlohmann::json::parse(model.config_json());
+  nlohmann::json config = json_io::parse(model.config_json());
   config["quantization_config"] = bnb_config(double_quant);
   std::error_code ec;
   fs::create_directories(dir, ec);
   LAB_CHECK(fs::is_directory(dir), "save_nf4_model: cannot create the folder {}: {}", dir, ec ? ec.message() : "a file is in the way");
-  write_file_atomically((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
+  write_file_atomically((fs::path(dir) / "config.json").string(), json_io::dump(config, 2) + "\n");
   save_nf4((fs::path(dir) / "model.safetensors").string(), weights, others);
 }
 

@@ -8,6 +8,7 @@
 
 #include "tensor/error.h"
 #include "tensor/factory.h"
+#include "tensor/json_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -64,8 +65,8 @@ QuantStateFields parse_quant_state(const std::string& source, const std::string&
     return j.at(name);
   };
   auto integer = [&](const nlohmann::json& v, const std::string& what) -> int64_t {
-    if (!v.is_number_integer()) fail(fmt::format("{} must be an integer, found {}", what, v.dump()));
-    if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) fail(fmt::format("{} is too large: {}", what, v.dump()));
+    if (!v.is_number_integer()) fail(fmt::format("{} must be an integer, found {}", what, json_io::dump(v)));
+    if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) fail(fmt::format("{} is too large: {}", what, json_io::dump(v)));
     return v.get<int64_t>();
   };
   auto blocksize = [&](const char* name) {
@@ -77,14 +78,14 @@ QuantStateFields parse_quant_state(const std::string& source, const std::string&
 
   QuantStateFields f;
   const nlohmann::json& qt = field("quant_type");
-  if (!qt.is_string()) fail(fmt::format("field 'quant_type' must be a string, found {}", qt.dump()));
+  if (!qt.is_string()) fail(fmt::format("field 'quant_type' must be a string, found {}", json_io::dump(qt)));
   f.quant_type = qt.get<std::string>();
   if (f.quant_type != "nf4")
     fail(fmt::format("field 'quant_type' is \"{}\"; loralab reads \"nf4\" only{}", f.quant_type,
                      f.quant_type == "fp4" ? " (HINT: quantize with bnb_4bit_quant_type=\"nf4\")" : ""));
   f.blocksize = blocksize("blocksize");
   const nlohmann::json& dt = field("dtype");
-  if (!dt.is_string()) fail(fmt::format("field 'dtype' must be a string, found {}", dt.dump()));
+  if (!dt.is_string()) fail(fmt::format("field 'dtype' must be a string, found {}", json_io::dump(dt)));
   const std::string dts = dt.get<std::string>();
   if (dts == "float32") f.dtype = DType::f32;
   else if (dts == "bfloat16") f.dtype = DType::bf16;
@@ -92,12 +93,12 @@ QuantStateFields parse_quant_state(const std::string& source, const std::string&
   else fail(fmt::format("field 'dtype' must be \"float32\", \"bfloat16\" or \"float16\", found \"{}\"", dts));
 
   const nlohmann::json& sh = field("shape");
-  if (!sh.is_array() || sh.size() > size_t(kMaxDims)) fail(fmt::format("field 'shape' must be an array of at most {} sizes, found {}", kMaxDims, sh.dump()));
+  if (!sh.is_array() || sh.size() > size_t(kMaxDims)) fail(fmt::format("field 'shape' must be an array of at most {} sizes, found {}", kMaxDims, json_io::dump(sh)));
   int64_t n = 1;
   for (const nlohmann::json& d : sh) {
     const int64_t size_d = integer(d, "every size in field 'shape'");
-    if (size_d < 0) fail(fmt::format("field 'shape' has a negative size: {}", sh.dump()));
-    if (__builtin_mul_overflow(n, size_d, &n) || n > (int64_t(1) << 50)) fail(fmt::format("field 'shape' {} has too many elements", sh.dump()));
+    if (size_d < 0) fail(fmt::format("field 'shape' has a negative size: {}", json_io::dump(sh)));
+    if (__builtin_mul_overflow(n, size_d, &n) || n > (int64_t(1) << 50)) fail(fmt::format("field 'shape' {} has too many elements", json_io::dump(sh)));
     f.shape.push_back(size_d);
   }
 
@@ -106,11 +107,11 @@ QuantStateFields parse_quant_state(const std::string& source, const std::string&
     f.nested = true;
     f.nested_blocksize = blocksize("nested_blocksize");
     const nlohmann::json& nd = field("nested_dtype");
-    if (nd != "float32") fail(fmt::format("field 'nested_dtype' must be \"float32\", found {}", nd.dump()));
+    if (nd != "float32") fail(fmt::format("field 'nested_dtype' must be \"float32\", found {}", json_io::dump(nd)));
     const nlohmann::json& off = field("nested_offset");
-    if (!off.is_number()) fail(fmt::format("field 'nested_offset' must be a number, found {}", off.dump()));
+    if (!off.is_number()) fail(fmt::format("field 'nested_offset' must be a number, found {}", json_io::dump(off)));
     f.nested_offset = off.get<double>();
-    if (!std::isfinite(float(f.nested_offset))) fail(fmt::format("field 'nested_offset' must be a finite float32, found {}", off.dump()));
+    if (!std::isfinite(float(f.nested_offset))) fail(fmt::format("field 'nested_offset' must be a finite float32, found {}", json_io::dump(off)));
   }
   return f;
 }

@@ -9,6 +9,7 @@
 #include "quant/linear4bit.h"
 #include "quant/nf4_io.h"
 #include "tensor/atomic_file.h"
+#include "tensor/json_io.h"
 #include "tensor/safetensors.h"
 
 #include <nlohmann/json.hpp>
@@ -91,7 +92,7 @@ void save_gpt_nf4(nn::GPT& model, const std::string& dir) {
             "save_gpt_nf4 {}: the model has {} tensors, GPT-2 of {} layers has {} (HINT: layers replaced by something else than Linear4bit?)",
             dir, others.size() + nf4.size(), model.config().n_layer, 4 + 12 * model.config().n_layer);
 
-  nlohmann::json config = nlohmann::json::parse(nn::gpt_config_json(model.config()));
+  nlohmann::json config = json_io::parse(nn::gpt_config_json(model.config()));
   // transformers' BitsAndBytesConfig.to_dict(), as save_pretrained writes it for a 4-bit model
   config["quantization_config"] = {{"_load_in_4bit", true},
                                    {"_load_in_8bit", false},
@@ -109,7 +110,7 @@ void save_gpt_nf4(nn::GPT& model, const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   LAB_CHECK(fs::is_directory(dir), "save_gpt_nf4: cannot create the folder {}: {}", dir, ec ? ec.message() : "a file is in the way");
-  write_file_atomically((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
+  write_file_atomically((fs::path(dir) / "config.json").string(), json_io::dump(config, 2) + "\n");
   save_nf4((fs::path(dir) / "model.safetensors").string(), weights, others);
 }
 

@@ -9,6 +9,7 @@
 #include "tensor/safetensors.h"
 
 #include "tensor/atomic_file.h"
+#include "tensor/json_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -71,7 +72,7 @@ std::string quote_name(std::string_view s) {
   out += printable(s, 100);
   return out += "'";
 }
-std::string brief(const json& j) { return printable(j.dump(), 60); }
+std::string brief(const json& j) { return printable(json_io::dump(j), 60); }
 
 // Where the first byte that is not valid UTF-8 is (as Rust's str::from_utf8: no overlong forms,
 // surrogates or code points past U+10FFFF), or n if there is none.
@@ -392,7 +393,7 @@ void write_safetensors(const std::string& file, const NamedTensors& tensors, con
     header[tensors[i].first] = std::move(entry);
     offset += t.nbytes();
   }
-  std::string text = header.dump();
+  std::string text = json_io::dump(header);
   text.resize((text.size() + 7) / 8 * 8, ' ');
   LAB_CHECK(text.size() <= kMaxHeaderSize, "{}: the header would be {} bytes, over the safetensors limit of {} (too many tensors or too much metadata)",
             file, text.size(), kMaxHeaderSize);

@@ -6,12 +6,14 @@
 #include "nn/llama_checkpoint.h"
 #include "nn/llama_config.h"
 #include "quant/nf4_checkpoint.h"
+#include "tensor/json_io.h"
 #include "tensor/safetensors.h"
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <regex>
 
 namespace lab::train {
@@ -42,7 +44,9 @@ ModelInfo read_model_config(const std::string& dir) {
              config_path, m.family);
   }
   std::ifstream in(config_path);
-  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  std::ostringstream text;
+  text << in.rdbuf();
+  const nlohmann::json j = json_io::parse_or_discarded(text.str());
   m.nf4 = j.is_object() && j.contains("quantization_config");
   m.tied_head = tied;
   return m;

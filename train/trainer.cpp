@@ -10,6 +10,7 @@
 #include "optim/adamw.h"
 #include "optim/clip.h"
 #include "quant/linear4bit.h"
+#include "tensor/json_io.h"
 #include "train/interrupt.h"
 #include "train/progress.h"
 #include "train/run_log.h"
@@ -88,7 +89,7 @@ nlohmann::json resume_options(const TrainOptions& o, int64_t train_tokens) {
 std::string first_difference(const nlohmann::json& saved, const nlohmann::json& now) {
   for (auto it = now.begin(); it != now.end(); ++it) {
     if (!saved.contains(it.key())) return fmt::format("{}: not in the checkpoint", it.key());
-    if (saved[it.key()] != it.value()) return fmt::format("{}: checkpoint {}, now {}", it.key(), saved[it.key()].dump(), it.value().dump());
+    if (saved[it.key()] != it.value()) return fmt::format("{}: checkpoint {}, now {}", it.key(), json_io::dump(saved[it.key()]), json_io::dump(it.value()));
   }
   return "";
 }
@@ -180,14 +181,14 @@ TrainResult train_causal_lm(nn::CausalLM& model, const data::TokenDataset& data,
     const std::string saved_text = meta(config_key);
     nlohmann::json saved;
     if (gpt != nullptr) {
-      saved = nlohmann::json::parse(nn::gpt_config_json(nn::parse_gpt_config(saved_text, result.checkpoint + " (metadata gpt_config)")));
+      saved = json_io::parse(nn::gpt_config_json(nn::parse_gpt_config(saved_text, result.checkpoint + " (metadata gpt_config)")));
     } else {
-      saved = nlohmann::json::parse(saved_text, nullptr, /*allow_exceptions=*/false);
+      saved = json_io::parse_or_discarded(saved_text);
       LAB_CHECK(!saved.is_discarded(), "{}: metadata {} is not valid JSON", result.checkpoint, config_key);
     }
-    LAB_CHECK(saved == nlohmann::json::parse(config_json), "{} holds a model of another shape: checkpoint {}, this run {} (HINT: the same model flags as the run that saved it, or --fresh to start over)",
-              result.checkpoint, saved.dump(), nlohmann::json::parse(config_json).dump());
-    const std::string diff = first_difference(nlohmann::json::parse(meta("train_options")), options_json);
+    LAB_CHECK(saved == json_io::parse(config_json), "{} holds a model of another shape: checkpoint {}, this run {} (HINT: the same model flags as the run that saved it, or --fresh to start over)",
+              result.checkpoint, json_io::dump(saved), json_io::dump(json_io::parse(config_json)));
+    const std::string diff = first_difference(json_io::parse(meta("train_options")), options_json);
     LAB_CHECK(diff.empty(), "{} was saved by a run with other training options ({}) (HINT: the same flags as that run, or --fresh to start over)",
               result.checkpoint, diff);
     if (auto it = s.metadata.find("frozen_fingerprint"); it != s.metadata.end()) {
@@ -220,7 +221,7 @@ TrainResult train_causal_lm(nn::CausalLM& model, const data::TokenDataset& data,
   auto save_checkpoint = [&](int64_t done, double elapsed) {
     SavingGuard saving;  // a second Ctrl-C waits for the files to be whole
     log.write();         // first: a kill in between leaves rows past the checkpoint, which a resume drops
-    std::map<std::string, std::string> metadata = {{config_key, config_json}, {"train_options", options_json.dump()}, {"elapsed_s", fmt::format("{}", elapsed)}};
+    std::map<std::string, std::string> metadata = {{config_key, config_json}, {"train_options", json_io::dump(options_json)}, {"elapsed_s", fmt::format("{}", elapsed)}};
     if (!fingerprint.empty()) metadata["frozen_fingerprint"] = fingerprint;
     nn::save_training_state(result.checkpoint, tensors_to_save(model, !fingerprint.empty()), optimizer.state_dict(), done, metadata);
     saved_step = done;

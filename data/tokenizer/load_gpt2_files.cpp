@@ -2,6 +2,7 @@
 #include "data/tokenizer/load_gpt2_files.h"
 
 #include "tensor/error.h"
+#include "tensor/json_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -13,7 +14,7 @@ std::unique_ptr<BpeTokenizer> parse_gpt2_files(std::string_view vocab_json, cons
                                                std::string_view merges_txt, const std::string& merges_name) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(vocab_json);
+    j = json_io::parse(vocab_json);
   } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number past double (1e999)
     LAB_FAIL("{}: not valid JSON: {} (HINT: vocab.json is one object {{\"token\": id, ...}})", vocab_name, e.what());
   }
@@ -22,7 +23,7 @@ std::unique_ptr<BpeTokenizer> parse_gpt2_files(std::string_view vocab_json, cons
   std::unordered_set<int64_t> ids;
   for (const auto& [token, id] : j.items()) {
     LAB_CHECK(id.is_number_integer() && id.get<int64_t>() >= 0 && id.get<int64_t>() < (int64_t(1) << 31),
-              "{}: key \"{}\": expected a token id (an integer in [0, 2^31)), found {}", vocab_name, token, id.dump());
+              "{}: key \"{}\": expected a token id (an integer in [0, 2^31)), found {}", vocab_name, token, json_io::dump(id));
     LAB_CHECK(ids.insert(id.get<int64_t>()).second, "{}: key \"{}\": id {} is given to two tokens (HINT: each id names one token)",
               vocab_name, token, id.get<int64_t>());
     vocab.emplace(token, id.get<int64_t>());

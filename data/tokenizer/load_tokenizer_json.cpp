@@ -2,6 +2,7 @@
 #include "data/tokenizer/load_tokenizer_json.h"
 
 #include "tensor/error.h"
+#include "tensor/json_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -30,18 +31,18 @@ struct Reader {
     return it == obj.end() || it->is_null() ? nullptr : &*it;
   }
   std::string string(const json& v, const std::string& path) const {
-    if (!v.is_string()) fail(path, fmt::format("expected a string, found {} {}", v.type_name(), v.dump().substr(0, 60)));
+    if (!v.is_string()) fail(path, fmt::format("expected a string, found {} {}", v.type_name(), json_io::dump(v).substr(0, 60)));
     return v.get<std::string>();
   }
   bool boolean(const json& obj, const std::string& path, const char* key, bool fallback) const {
     const json* v = optional(obj, key);
     if (!v) return fallback;
-    if (!v->is_boolean()) fail(path + "." + key, fmt::format("expected true or false, found {}", v->dump().substr(0, 60)));
+    if (!v->is_boolean()) fail(path + "." + key, fmt::format("expected true or false, found {}", json_io::dump(*v).substr(0, 60)));
     return v->get<bool>();
   }
   int64_t integer(const json& v, const std::string& path, int64_t lo, int64_t hi) const {
     if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() >= hi)
-      fail(path, fmt::format("expected an integer in [{}, {}), found {}", lo, hi, v.dump().substr(0, 60)));
+      fail(path, fmt::format("expected an integer in [{}, {}), found {}", lo, hi, json_io::dump(v).substr(0, 60)));
     return v.get<int64_t>();
   }
   std::string type(const json& v, const std::string& path) const { return string(field(v, path, "type"), path + ".type"); }
@@ -56,7 +57,7 @@ struct Reader {
     } else if (const json* r = v.is_object() ? optional(v, "Regex") : nullptr) {
       regex = std::make_shared<const Regex>(string(*r, path + ".Regex"), file + ": " + path + ".Regex");
     } else {
-      fail(path, fmt::format("expected {{\"String\": ...}} or {{\"Regex\": ...}}, found {}", v.dump().substr(0, 60)));
+      fail(path, fmt::format("expected {{\"String\": ...}} or {{\"Regex\": ...}}, found {}", json_io::dump(v).substr(0, 60)));
     }
   }
   PrependScheme prepend_scheme(const json& v, const std::string& path) const {
@@ -86,7 +87,7 @@ BpeModel read_model(const Reader& r, const json& m) {
   if (const json* t = r.optional(m, "type"); t && r.string(*t, "model.type") != "BPE")
     r.unsupported("model.type", t->get<std::string>(), "model", "BPE");
   if (const json* d = r.optional(m, "dropout"); d && !(d->is_number() && d->get<double>() == 0.0))
-    r.fail("model.dropout", fmt::format("BPE dropout {} makes encoding random; only null (or 0) is supported", d->dump()));
+    r.fail("model.dropout", fmt::format("BPE dropout {} makes encoding random; only null (or 0) is supported", json_io::dump(*d)));
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})
     if (const json* v = r.optional(m, key); v && r.string(*v, fmt::format("model.{}", key)) != "")
       r.fail(fmt::format("model.{}", key), fmt::format("\"{}\" is not supported: only null (the byte-level and SentencePiece "
@@ -123,7 +124,7 @@ BpeModel read_model(const Reader& r, const json& m) {
     } else if (e.is_array() && e.size() == 2) {  // ["a", "b"]
       model.add_merge(r.string(e[0], where + "[0]"), r.string(e[1], where + "[1]"), where);
     } else {
-      r.fail(where, fmt::format("expected \"a b\" or [\"a\", \"b\"], found {}", e.dump().substr(0, 60)));
+      r.fail(where, fmt::format("expected \"a b\" or [\"a\", \"b\"], found {}", json_io::dump(e).substr(0, 60)));
     }
   }
   return model;
@@ -134,7 +135,7 @@ BpeModel read_model(const Reader& r, const json& m) {
 std::unique_ptr<BpeTokenizer> parse_tokenizer_json(std::string_view text, const std::string& source) {
   json j;
   try {
-    j = json::parse(text);
+    j = json_io::parse(text);
   } catch (const json::exception& e) {  // parse_error, and out_of_range for a number past double (1e999)
     LAB_FAIL("{}: not valid JSON: {} (HINT: the file may be cut short; download it again)", source, e.what());
   }

@@ -177,7 +177,7 @@ int main(int argc, char** argv) {
     train::write_svg_plot(opt.out_dir + "/loss.svg", {curve}, {"MLP on two moons: cross-entropy", "AdamW step", "loss", true});
     // The numbers the tests check (tests/lessons/test_lesson_00.cpp).
     nlohmann::json summary = {{"max_grad_diff", worst_grad_diff}, {"final_loss", loss_value}, {"accuracy", accuracy}, {"steps", steps}};
-    std::ofstream(opt.out_dir + "/summary.json") << summary.dump(2) << "\n";
+    lesson::write_summary(opt, summary);
     fmt::print("\nfigures written to {0}/memory.csv, {0}/loss.csv, {0}/loss.svg, {0}/summary.json\n", opt.out_dir);
   });
 }

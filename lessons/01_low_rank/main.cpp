@@ -22,7 +22,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <fstream>
 
 using namespace lab;
 
@@ -266,7 +265,7 @@ int main(int argc, char** argv) {
 
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     summary["seconds"] = seconds;
-    std::ofstream(opt.out_dir + "/summary.json") << summary.dump(2) << "\n";
+    lesson::write_summary(opt, summary);
     fmt::print("\n{:.1f} s. Figures in {}/: truncate_weight.csv/.svg, spectra.csv/.svg, truncate_delta.csv, summary.json\n", seconds, opt.out_dir);
   });
 }

@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <set>
 
 using namespace lab;
@@ -206,7 +205,7 @@ int main(int argc, char** argv) {
     summary["linear8bit_rel_error"] = layer_error;
     summary["size"] = size;
 
-    std::ofstream(opt.out_dir + "/summary.json") << summary.dump(2) << "\n";
+    lesson::write_summary(opt, summary);
     fmt::print("\nfigures written to {0}/: skewed.csv, block_size.csv/.svg, outlier.csv/.svg, llm_int8.csv, memory.csv, summary.json\n",
                opt.out_dir);
   });

@@ -15,7 +15,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
 
 using namespace lab;
 using namespace lab::quant;
@@ -168,7 +167,7 @@ int main(int argc, char** argv) {
                                 {"W / absmax of its block, with the 15 FP4 levels", "x / absmax", "count", false});
     fmt::print("histogram_nf4.svg: NF4's levels are densest where the weights are; histogram_fp4.svg: FP4's gap around 0\n");
 
-    std::ofstream(opt.out_dir + "/summary.json") << summary.dump(2) << "\n";
+    lesson::write_summary(opt, summary);
     fmt::print("\nfigures written to {0}/errors.csv, {0}/memory.csv, {0}/histogram_nf4.svg, {0}/histogram_fp4.svg, {0}/summary.json\n", opt.out_dir);
   });
 }

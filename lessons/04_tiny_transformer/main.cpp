@@ -17,7 +17,6 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <fstream>
 
 using namespace lab;
 
@@ -152,7 +151,7 @@ int main(int argc, char** argv) {
         summary[fmt::format("copy_accuracy_{}_fact{}", facts, facts == 1 ? "" : "s")] = p.accuracy;
       }
     }
-    std::ofstream(opt.out_dir + "/summary.json") << summary.dump(2) << "\n";
+    lesson::write_summary(opt, summary);
     fmt::print("\nwritten: {0}/model/ (config.json + model.safetensors, for lessons 05 and 06), {0}/loss.csv, {0}/loss.svg,\n"
                "{0}/checkpoint.safetensors, {0}/summary.json\n", opt.out_dir);
   });

@@ -236,7 +236,7 @@ int main(int argc, char** argv) {
                                  {"peak_bytes", r.fit.peak_bytes}, {"grad_bytes", r.fit.grad_bytes}, {"optimizer_bytes", r.fit.optimizer_bytes},
                                  {"activation_bytes", r.fit.activation_bytes}, {"weight_bytes", r.fit.weight_bytes}, {"file_bytes", r.file_bytes},
                                  {"losses", r.fit.losses}};
-    std::ofstream(opt.out_dir + "/summary.json") << summary.dump(2) << "\n";
+    lesson::write_summary(opt, summary);
     fmt::print("\nwritten: {0}/results.csv, {0}/summary.json, {0}/adapters/*/ (PEFT's adapter_config.json + adapter_model.safetensors), "
                "{0}/full_model/\n", opt.out_dir);
   });

@@ -19,7 +19,6 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 
 using namespace lab;
 
@@ -156,7 +155,7 @@ int main(int argc, char** argv) {
                          {"accuracy", o.accuracy}, {"peak_bytes", o.r.peak_bytes}, {"activation_bytes", o.r.activation_bytes},
                          {"seconds_per_step", o.r.seconds_per_step}};
     summary["full_activation_formula_bytes"] = e.activations;
-    std::ofstream(opt.out_dir + "/summary.json") << summary.dump(2) << "\n";
+    lesson::write_summary(opt, summary);
     fmt::print("\nwritten: {}/summary.json\n", opt.out_dir);
   });
 }

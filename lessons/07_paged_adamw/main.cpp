@@ -21,7 +21,6 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 
 using namespace lab;
 
@@ -247,7 +246,7 @@ int main(int argc, char** argv) {
     std::vector<uint64_t> outs, for_others;
     for (const StepPaging& sp : steps) outs.push_back(sp.delta.page_outs), for_others.push_back(sp.delta.page_outs_for_others);
     summary["page_outs"] = outs, summary["page_outs_for_activations"] = for_others;
-    std::ofstream(opt.out_dir + "/summary.json") << summary.dump(2) << "\n";
+    lesson::write_summary(opt, summary);
     fmt::print("\nwritten: {0}/summary.json, {0}/steps.csv, {0}/loss_32bit_vs_8bit.svg\n", opt.out_dir);
   });
 }

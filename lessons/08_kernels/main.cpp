@@ -359,7 +359,7 @@ int main(int argc, char** argv) {
 #endif
 
     summary["all_agree"] = ok;
-    std::ofstream(opt.out_dir + "/summary.json") << summary.dump(2) << '\n';
+    lesson::write_summary(opt, summary);
     fmt::print("\nEvery version agrees with its reference within its bound: {}\n", ok ? "yes" : "NO");
     LAB_CHECK(ok, "a version disagreed with its reference (see the tables above) (HINT: run its tests: ctest -R 'matmul|nf4|lora')");
   });

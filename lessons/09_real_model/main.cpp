@@ -24,7 +24,6 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 
 using namespace lab;
 namespace fs = std::filesystem;
@@ -237,7 +236,7 @@ int main(int argc, char** argv) {
         {"prompt", printable(prompt)}, {"text_f32", text_f32}, {"text_before", text_before}, {"text_after", text_after}, {"adapter_dir", adapter_dir},
         {"reload_maxdiff", reload_diff}, {"f32_base_maxdiff", f32_diff}};
     // replace: a path or a --text description need not be UTF-8, and JSON must be
-    std::ofstream(opt.out_dir + "/summary.json") << summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    lesson::write_summary(opt, summary);
     fmt::print("\nwritten: {0}/summary.json, {0}/adapter/, {0}/train/ (loss.csv, loss.svg, checkpoint.safetensors)\n", opt.out_dir);
   });
 }

@@ -1,7 +1,9 @@
 // The shared lesson harness of lesson.h.
 #include "lessons/common/lesson.h"
 
+#include "tensor/atomic_file.h"
 #include "tensor/error.h"
+#include "tensor/json_io.h"
 
 #include <cmath>
 #include <filesystem>
@@ -45,6 +47,10 @@ int run(CLI::App& app, int argc, char** argv, Options& o, const std::function<vo
     return 1;
   }
   return 0;
+}
+
+void write_summary(const Options& options, const nlohmann::json& summary) {
+  write_file_atomically(options.out_dir + "/summary.json", json_io::dump(summary, 2, /*replace_invalid_utf8=*/true) + "\n");
 }
 
 void section(const std::string& title) { fmt::print("\n== {} ==\n\n", title); }

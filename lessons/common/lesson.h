@@ -14,6 +14,7 @@
 #include "tensor/tensor.h"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -36,6 +37,10 @@ struct Interrupted {};
 
 // Parse the flags, check the device, make the output folder, then run the story.
 int run(CLI::App& app, int argc, char** argv, Options& options, const std::function<void()>& story);
+
+// OUT_DIR/summary.json: the numbers the lesson's test checks, written whole or not at all (temporary
+// file, then rename). A string that is not valid UTF-8 (a byte-level model's sample) shows U+FFFD.
+void write_summary(const Options& options, const nlohmann::json& summary);
 
 // A section heading in the lesson's output.
 void section(const std::string& title);

@@ -7,6 +7,7 @@
 #include "data/tokenizer/load_gpt2_files.h"
 #include "data/tokenizer/load_tokenizer_json.h"
 #include "data/tokenizer/tokenizer.h"
+#include "tensor/json_io.h"
 #include "tests/dataset/tokenizer_fixtures.h"
 
 #include <nlohmann/json.hpp>
@@ -16,7 +17,7 @@ using namespace lab::data;
 namespace {
 
 const nlohmann::json& expected() {
-  static const nlohmann::json j = nlohmann::json::parse(read_tokenizer_file(kTokenizerFixtures + "expected.json"));
+  static const nlohmann::json j = lab::json_io::parse(read_tokenizer_file(kTokenizerFixtures + "expected.json"));
   return j;
 }
 

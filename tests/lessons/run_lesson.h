@@ -5,6 +5,9 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+
+#include "tensor/json_io.h"
+
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
@@ -23,10 +26,9 @@ inline nlohmann::json run_lesson(const std::string& name, const std::string& arg
       std::string("'") + LAB_LESSON_BINARY + "' " + args + " --out '" + out.string() + "' > '" + out.string() + ".log' 2>&1";
   INFO("lesson output: " << out.string() << ".log");
   REQUIRE(std::system(command.c_str()) == 0);
-  std::ifstream in(out / "summary.json");
-  REQUIRE(in.good());
+  REQUIRE(std::filesystem::is_regular_file(out / "summary.json"));
   if (out_dir) *out_dir = out;
-  return nlohmann::json::parse(in);
+  return lab::json_io::read_file((out / "summary.json").string());
 }
 
 inline nlohmann::json run_lesson_quick(const std::string& name, std::filesystem::path* out_dir = nullptr) {

@@ -4,6 +4,7 @@
 // in under a third of f32's bytes, the validation loss falls, and the saved adapter reloads exactly.
 #include "tests/lessons/run_lesson.h"
 
+#include "tensor/json_io.h"
 #include "tensor/safetensors.h"
 
 #include <algorithm>
@@ -28,11 +29,7 @@ int run_lesson(const std::string& args, const fs::path& out, std::string* log) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-nlohmann::json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  return nlohmann::json::parse(in);
-}
+nlohmann::json read_json(const fs::path& path) { return lab::json_io::read_file(path.string()); }
 
 // What every run checks: losses, NF4 bytes, the reloaded adapter and its files.
 void check_workflow(const nlohmann::json& s, const fs::path& out, const std::set<std::string>& targets) {

@@ -8,6 +8,7 @@
 #include "nn/llama.h"
 #include "nn/llama_checkpoint.h"
 #include "tensor/all.h"
+#include "tensor/json_io.h"
 #include "tensor/safetensors.h"
 
 #include <nlohmann/json.hpp>
@@ -33,10 +34,7 @@ fs::path shard_temp_dir(const std::string& name) {
   return p;
 }
 
-nlohmann::json read_json(const fs::path& p) {
-  std::ifstream in(p);
-  return nlohmann::json::parse(in);
-}
+nlohmann::json read_json(const fs::path& p) { return lab::json_io::read_file(p.string()); }
 
 std::set<std::string> files_in(const fs::path& dir) {
   std::set<std::string> out;

@@ -18,6 +18,7 @@
 #include "nn/llama_checkpoint.h"
 #include "nn/lora_io.h"
 #include "tensor/all.h"
+#include "tensor/json_io.h"
 #include "tensor/safetensors.h"
 
 #include <nlohmann/json.hpp>
@@ -73,10 +74,10 @@ fs::path peft_copy(const std::string& name) {
 }
 
 void edit_config(const fs::path& dir, const std::string& field, const nlohmann::json& value) {
-  nlohmann::json j = nlohmann::json::parse(read_text(dir / "adapter_config.json"));
+  nlohmann::json j = lab::json_io::parse(read_text(dir / "adapter_config.json"));
   if (value.is_discarded()) j.erase(field);
   else j[field] = value;
-  write_text(dir / "adapter_config.json", j.dump(2));
+  write_text(dir / "adapter_config.json", lab::json_io::dump(j, 2));
 }
 
 // Rewrites the folder's adapter_model.safetensors through `edit` (name -> tensor, in and out).
@@ -208,8 +209,8 @@ TEST_CASE("save_adapter writes PEFT's keys and config, and loading it back is bi
     CHECK(ours.load(name).to_vector<float>() == peft.load(name).to_vector<float>());
   }
   // The config: PEFT's keys where they matter, sorted, and it reads back the same.
-  const nlohmann::json j = nlohmann::json::parse(read_text(out / "adapter_config.json"));
-  const nlohmann::json p = nlohmann::json::parse(read_text(fs::path(kPeft) / "adapter_config.json"));
+  const nlohmann::json j = lab::json_io::parse(read_text(out / "adapter_config.json"));
+  const nlohmann::json p = lab::json_io::parse(read_text(fs::path(kPeft) / "adapter_config.json"));
   for (const char* key : {"base_model_name_or_path", "bias", "fan_in_fan_out", "inference_mode", "lora_alpha", "lora_dropout", "peft_type", "r",
                           "target_modules", "task_type", "use_rslora", "use_dora", "modules_to_save", "rank_pattern", "alpha_pattern"})
     CHECK(j.at(key) == p.at(key));
@@ -262,7 +263,7 @@ TEST_CASE("an adapter loralab trains is written for PEFT: rsLoRA, a regex target
     save_safetensors((dir / "loralab_logits.safetensors").string(), {{"ids", ids}, {"logits", logits}});
   }
   // PEFT matches the regex against "transformer.h.0.attn.c_attn": the file says so.
-  const nlohmann::json j = nlohmann::json::parse(read_text(dirs[0] / "adapter_config.json"));
+  const nlohmann::json j = lab::json_io::parse(read_text(dirs[0] / "adapter_config.json"));
   CHECK(j.at("target_modules") == R"(transformer\.(?:h\.[0-9]+\.(attn\.c_attn|mlp\.c_fc)))");
   CHECK(j.at("use_rslora") == true);
   CHECK(j.at("r") == 2);
@@ -354,7 +355,7 @@ TEST_CASE("a broken adapter folder is an error naming the file and the tensor, a
     for (const auto& [edit, phrase] : rows) {
       fs::path d = peft_copy("bad_field");
       edit_config(d, edit.first, edit.second);
-      INFO(edit.first << " = " << edit.second.dump());
+      INFO(edit.first << " = " << lab::json_io::dump(edit.second));
       std::string e = load_error(d);
       CHECK_THAT(e, Catch::StartsWith((d / "adapter_config.json").string()));
       CHECK_THAT(e, Catch::Contains(phrase));

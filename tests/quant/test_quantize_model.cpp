@@ -11,6 +11,7 @@
 #include "quant/nf4_io.h"
 #include "quant/quantize_model.h"
 #include "tensor/all.h"
+#include "tensor/json_io.h"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -179,8 +180,7 @@ TEST_CASE("save_gpt_nf4 and load_gpt_nf4: the same logits back, bitsandbytes' na
   CHECK(file.has("transformer.h.0.attn.c_attn.weight.quant_state.bitsandbytes__nf4"));
   CHECK(file.has("transformer.h.1.mlp.c_fc.weight.nested_absmax"));
   CHECK(file.info("transformer.wte.weight").shape == Shape({256, 64}));
-  std::ifstream in(dir / "config.json");
-  nlohmann::json config = nlohmann::json::parse(in);
+  nlohmann::json config = json_io::read_file((dir / "config.json").string());
   CHECK(config["quantization_config"]["bnb_4bit_quant_type"] == "nf4");
   CHECK(config["quantization_config"]["bnb_4bit_use_double_quant"] == true);
 
@@ -192,7 +192,7 @@ TEST_CASE("save_gpt_nf4 and load_gpt_nf4: the same logits back, bitsandbytes' na
   // a folder whose NF4 weight belongs to no layer of the config: named in the error
   nlohmann::json wider = config;
   wider["n_layer"] = 1;
-  std::ofstream(dir / "config.json") << wider.dump();
+  std::ofstream(dir / "config.json") << lab::json_io::dump(wider);
   CHECK_THROWS_WITH(quant::load_gpt_nf4(dir.string()), Catch::Contains("h.1.") && Catch::Contains("1 layers"));
   CHECK_THROWS_WITH(quant::load_gpt_nf4((dir / "nope").string()), Catch::Contains("not a folder"));
   // a model with LoRA layers is not a base checkpoint

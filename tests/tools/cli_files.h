@@ -6,6 +6,7 @@
 
 #include "nn/gpt.h"
 #include "nn/gpt_checkpoint.h"
+#include "tensor/json_io.h"
 #include "tensor/safetensors.h"
 #include "tests/tools/run_loralab.h"
 
@@ -41,9 +42,9 @@ inline const CliFiles& cli_files() {
       return d.string();
     };
     auto edited_config = [&](const std::string& field, const nlohmann::json& value) {
-      nlohmann::json j = nlohmann::json::parse(config);
+      nlohmann::json j = lab::json_io::parse(config);
       j[field] = value;
-      return j.dump(2);
+      return lab::json_io::dump(j, 2);
     };
     f.model = folder("model", config, weights);
     f.no_config = folder("no_config", "", weights);

@@ -3,6 +3,7 @@
 // with --adapter agree with the merged checkpoint; and every bad adapter folder or flag gets one line
 // on stderr and the right exit status (1: the command failed, 2: a bad command line).
 // The checkpoint folders come from cli_files.h; the adapter folders are copied and broken here.
+#include "tensor/json_io.h"
 #include "tests/tools/cli_files.h"
 
 #include "nn/gpt_checkpoint.h"
@@ -38,9 +39,9 @@ const AdapterFiles& adapter_files() {
     a.good = folder("adapter", config, weights);
     a.no_config = folder("adapter_no_config", "", weights);
     a.no_weights = folder("adapter_no_weights", config, "");
-    nlohmann::json j = nlohmann::json::parse(config);
+    nlohmann::json j = lab::json_io::parse(config);
     j["r"] = 0;
-    a.bad_field = folder("adapter_bad_field", j.dump(2), weights);
+    a.bad_field = folder("adapter_bad_field", lab::json_io::dump(j, 2), weights);
     {
       lab::NamedTensors renamed;  // the adapter name left in one key, as in the live PEFT model
       lab::SafetensorsFile file = lab::SafetensorsFile::open((peft / "adapter_model.safetensors").string());

@@ -5,6 +5,7 @@
 
 #include "quant/nf4_io.h"
 #include "quant/quantize_model.h"
+#include "tensor/json_io.h"
 
 TEST_CASE("loralab quantize writes an NF4 folder that loads back") {
   const CliFiles& f = cli_files();
@@ -21,7 +22,7 @@ TEST_CASE("loralab quantize writes an NF4 folder that loads back") {
     lab::SafetensorsFile file = lab::SafetensorsFile::open(out + "/model.safetensors");
     CHECK(lab::quant::nf4_names(file).size() == 8);
     CHECK(file.has("transformer.h.1.mlp.c_proj.weight.nested_absmax") == dq);
-    nlohmann::json config = nlohmann::json::parse(read_file_text(out + "/config.json"));
+    nlohmann::json config = lab::json_io::parse(read_file_text(out + "/config.json"));
     CHECK(config["quantization_config"]["bnb_4bit_use_double_quant"] == dq);
     CHECK(config["n_layer"] == 2);
     auto model = lab::quant::load_gpt_nf4(out);

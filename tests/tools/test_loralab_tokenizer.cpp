@@ -6,6 +6,7 @@
 // 256 ids, each a token, so every id the model writes decodes. eval's loss is checked against the
 // library's on the tokenizer's ids, generate's text against the library's greedy ids decoded, and a
 // tokenizer with an id the model has no row for is refused by all three.
+#include "tensor/json_io.h"
 #include "tests/tools/run_loralab.h"
 
 #include "autograd/autograd.h"
@@ -67,7 +68,7 @@ std::string tokenizer_json(int extra_merges) {
   j["model"] = {{"type", "BPE"},          {"dropout", nullptr},   {"unk_token", nullptr}, {"continuing_subword_prefix", nullptr},
                 {"end_of_word_suffix", nullptr}, {"fuse_unk", false}, {"byte_fallback", false}, {"ignore_merges", false},
                 {"vocab", vocab},         {"merges", merge_list}};
-  return j.dump(2);
+  return lab::json_io::dump(j, 2);
 }
 
 // A copy of the fixture with the tokenizer.json of tokenizer_json(extra_merges), in a folder of its own.

@@ -5,6 +5,7 @@
 #include "tools/loralab/inspect.h"
 
 #include "tensor/allocator.h"
+#include "tensor/json_io.h"
 #include "tensor/safetensors.h"
 #include "tools/loralab/cli_checks.h"
 #include "train/model_files.h"
@@ -131,15 +132,7 @@ void inspect_file(const std::string& path, const InspectOptions& o, Totals& tota
   totals.bytes += file.bytes;
 }
 
-nlohmann::json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  LAB_CHECK(in, "{}: cannot open", path.string());
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    LAB_FAIL("{}: not valid JSON: {}", path.string(), e.what());
-  }
-}
+nlohmann::json read_json(const fs::path& path) { return json_io::read_file(path.string()); }
 
 // model.safetensors.index.json: {"metadata": {"total_size": N}, "weight_map": {"tensor": "shard file", ...}}
 void print_index(const fs::path& path) {
@@ -149,12 +142,12 @@ void print_index(const fs::path& path) {
   std::map<std::string, int64_t> shards;
   for (const auto& item : index["weight_map"].items()) {
     LAB_CHECK(item.value().is_string(), "{}: weight_map[\"{}\"] must be a shard file name, found {}", path.string(), printable(item.key()),
-              item.value().dump());
+              json_io::dump(item.value()));
     shards[item.value().get<std::string>()] += 1;
   }
   std::string total_size = "not given";
   if (index.contains("metadata") && index["metadata"].is_object() && index["metadata"].contains("total_size"))
-    total_size = index["metadata"]["total_size"].dump();
+    total_size = json_io::dump(index["metadata"]["total_size"]);
   fmt::print("index     {}: {}, {}, total_size {}\n", path.filename().string(), plural(int64_t(shards.size()), "shard"),
              plural(int64_t(index["weight_map"].size()), "tensor"), total_size);
   for (const auto& [shard, tensors] : shards) {
@@ -174,7 +167,7 @@ void inspect_folder(const fs::path& dir, const InspectOptions& o) {
             dir.string());
 
   fmt::print("folder    {}\n", dir.string());
-  if (fs::exists(dir / "config.json")) fmt::print("config.json\n{}\n\n", read_json(dir / "config.json").dump(2));
+  if (fs::exists(dir / "config.json")) fmt::print("config.json\n{}\n\n", json_io::dump(read_json(dir / "config.json"), 2));
   if (fs::exists(dir / "model.safetensors.index.json")) print_index(dir / "model.safetensors.index.json");
   Totals totals;
   for (const std::string& file : files) inspect_file(file, o, totals);

@@ -1,0 +1,45 @@
+// JSON text in and out, the one copy of nlohmann::json's parser and writer (see json_io.h).
+#include "tensor/json_io.h"
+
+#include "tensor/error.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace lab::json_io {
+
+nlohmann::json parse(std::string_view text) { return nlohmann::json::parse(text.begin(), text.end()); }
+
+nlohmann::json parse_or_discarded(std::string_view text) {
+  return nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+}
+
+nlohmann::json read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  LAB_CHECK(in.good(), "{}: cannot open", path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  LAB_CHECK(!in.bad(), "{}: cannot read", path);
+  try {
+    return parse(text.str());
+  } catch (const nlohmann::json::exception& e) {
+    LAB_FAIL("{}: not valid JSON: {}", path, e.what());
+  }
+}
+
+namespace {
+
+template <typename Json> std::string dump_as(const Json& j, int indent, bool replace_invalid_utf8) {
+  using handler = nlohmann::json::error_handler_t;
+  return j.dump(indent, ' ', /*ensure_ascii=*/false, replace_invalid_utf8 ? handler::replace : handler::strict);
+}
+
+}  // namespace
+
+std::string dump(const nlohmann::json& j, int indent, bool replace_invalid_utf8) { return dump_as(j, indent, replace_invalid_utf8); }
+
+std::string dump(const nlohmann::ordered_json& j, int indent, bool replace_invalid_utf8) {
+  return dump_as(j, indent, replace_invalid_utf8);
+}
+
+}  // namespace lab::json_io
