@@ -1,3 +1,4 @@
-// The one Catch2 main, compiled once and linked into every test program.
-#define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
+// The main() of every test program but test_cuda: Catch2's own (catch_session.cpp is the framework).
+#include "tests/catch_session.h"
+
+int main(int argc, char** argv) { return lab::testing::run_catch(argc, argv); }

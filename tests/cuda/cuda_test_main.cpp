@@ -1,8 +1,8 @@
 // The main of the GPU tests: Catch2 as usual where a GPU is usable; elsewhere each test exits with
 // code 77, which tests/CMakeLists.txt tells CTest means "skipped", after printing why.
 // Listing the tests (what catch_discover_tests does at build time) works on every machine.
-#define CATCH_CONFIG_RUNNER
-#include <catch2/catch.hpp>
+// Catch2 itself is tests/catch_session.cpp, shared with the other test programs.
+#include "tests/catch_session.h"
 
 #include "tensor/device.h"
 
@@ -25,5 +25,5 @@ int main(int argc, char** argv) {
     std::printf("SKIPPED: %s\n", lab::cuda_unavailable_reason().c_str());
     return 77;
   }
-  return Catch::Session().run(argc, argv);
+  return lab::testing::run_catch(argc, argv);
 }
