@@ -18,18 +18,10 @@ namespace lab::nn::config_json {
 
 constexpr int64_t kMaxSize = std::numeric_limits<int32_t>::max();  // so that a product of two sizes fits in int64
 
-// The text as JSON, or a lab::Error naming `source` and what the parser said.
-inline nlohmann::json parse_json(const std::string& text, const std::string& source) {
-  try {
-    return json_io::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    LAB_FAIL("{}: not valid JSON: {}", source, e.what());
-  }
-}
-
-// parse_json, and the top level must be an object: `what` names the file's kind ("a config.json").
+// The text as JSON (a lab::Error naming `source` if it is not), and the top level must be an object:
+// `what` names the file's kind ("a config.json").
 inline nlohmann::json parse_object(const std::string& text, const std::string& source, const char* what) {
-  nlohmann::json j = parse_json(text, source);
+  nlohmann::json j = json_io::parse(text, source);
   LAB_CHECK(j.is_object(), "{}: {} must be a JSON object, got {}", source, what, j.type_name());
   return j;
 }

@@ -48,7 +48,7 @@ std::string shown(const std::string& s) {
 }  // namespace
 
 ShardIndex parse_shard_index(const std::string& json_text, const std::string& source) {
-  json j = config_json::parse_json(json_text, source);
+  json j = json_io::parse(json_text, source);
   LAB_CHECK(j.is_object() && j.contains("weight_map") && j["weight_map"].is_object(),
             "{}: expected an object with a \"weight_map\" object (tensor name -> shard file), as save_pretrained writes", source);
   ShardIndex index;

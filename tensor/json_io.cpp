@@ -10,21 +10,25 @@ namespace lab::json_io {
 
 nlohmann::json parse(std::string_view text) { return nlohmann::json::parse(text.begin(), text.end()); }
 
+nlohmann::json parse(std::string_view text, const std::string& source) {
+  try {
+    return parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    LAB_FAIL("{}: not valid JSON: {}", source, e.what());
+  }
+}
+
 nlohmann::json parse_or_discarded(std::string_view text) {
   return nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
 }
 
-nlohmann::json read_file(const std::string& path) {
+nlohmann::json read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  LAB_CHECK(in.good(), "{}: cannot open", path);
+  LAB_CHECK(in.good(), "{}: cannot open", path.string());
   std::ostringstream text;
   text << in.rdbuf();
-  LAB_CHECK(!in.bad(), "{}: cannot read", path);
-  try {
-    return parse(text.str());
-  } catch (const nlohmann::json::exception& e) {
-    LAB_FAIL("{}: not valid JSON: {}", path, e.what());
-  }
+  LAB_CHECK(!in.bad(), "{}: cannot read", path.string());
+  return parse(text.str(), path.string());
 }
 
 namespace {

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -15,11 +16,14 @@ namespace lab::json_io {
 // text as JSON; throws nlohmann::json::parse_error as nlohmann::json::parse does.
 nlohmann::json parse(std::string_view text);
 
+// text as JSON, or a lab::Error "SOURCE: not valid JSON: <what the parser said>".
+nlohmann::json parse(std::string_view text, const std::string& source);
+
 // text as JSON, or a value whose is_discarded() is true when the text is not JSON.
 nlohmann::json parse_or_discarded(std::string_view text);
 
 // The file at `path` as JSON; throws lab::Error naming the file when it cannot be read or parsed.
-nlohmann::json read_file(const std::string& path);
+nlohmann::json read_file(const std::filesystem::path& path);
 
 // j as text: on one line, or indented by `indent` spaces. A string that is not valid UTF-8 throws
 // nlohmann::json::type_error, or with replace_invalid_utf8 has those bytes shown as U+FFFD.

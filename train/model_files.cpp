@@ -12,8 +12,6 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <regex>
 
 namespace lab::train {
@@ -43,11 +41,7 @@ ModelInfo read_model_config(const std::string& dir) {
     LAB_FAIL("{}: model_type \"{}\" is not one loralab knows (HINT: GPT-2 (\"gpt2\") and LLaMA-architecture (\"llama\") checkpoints load)",
              config_path, m.family);
   }
-  std::ifstream in(config_path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  const nlohmann::json j = json_io::parse_or_discarded(text.str());
-  m.nf4 = j.is_object() && j.contains("quantization_config");
+  m.nf4 = json_io::read_file(config_path).contains("quantization_config");
   m.tied_head = tied;
   return m;
 }

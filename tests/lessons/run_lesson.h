@@ -8,13 +8,13 @@
 
 #include "tensor/json_io.h"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 // Runs the lesson with `args` (e.g. "--quick") and --out a fresh temporary folder; returns its summary.json.
@@ -22,13 +22,13 @@ inline nlohmann::json run_lesson(const std::string& name, const std::string& arg
   namespace fs = std::filesystem;
   const fs::path out = fs::temp_directory_path() / ("loralab_test_" + name + "_" + std::to_string(getpid()));
   fs::remove_all(out);
-  const std::string command =
-      std::string("'") + LAB_LESSON_BINARY + "' " + args + " --out '" + out.string() + "' > '" + out.string() + ".log' 2>&1";
+  const std::string command = fmt::format("'{}' {} --out '{}' > '{}.log' 2>&1", LAB_LESSON_BINARY, args, out.string(), out.string());
   INFO("lesson output: " << out.string() << ".log");
   REQUIRE(std::system(command.c_str()) == 0);
-  REQUIRE(std::filesystem::is_regular_file(out / "summary.json"));
+  const fs::path summary = out / "summary.json";
+  REQUIRE(fs::is_regular_file(summary));
   if (out_dir) *out_dir = out;
-  return lab::json_io::read_file((out / "summary.json").string());
+  return lab::json_io::read_file(summary);
 }
 
 inline nlohmann::json run_lesson_quick(const std::string& name, std::filesystem::path* out_dir = nullptr) {

@@ -29,8 +29,6 @@ int run_lesson(const std::string& args, const fs::path& out, std::string* log) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-nlohmann::json read_json(const fs::path& path) { return lab::json_io::read_file(path.string()); }
-
 // What every run checks: losses, NF4 bytes, the reloaded adapter and its files.
 void check_workflow(const nlohmann::json& s, const fs::path& out, const std::set<std::string>& targets) {
   for (const char* k : {"val_loss_before", "val_loss_after", "train_loss_first", "train_loss_last"}) CHECK(std::isfinite(s[k].get<double>()));
@@ -44,7 +42,7 @@ void check_workflow(const nlohmann::json& s, const fs::path& out, const std::set
   CHECK(s["trainable"].get<int64_t>() == s["memory_estimates"]["LoRA, f32 base"]["trainable"].get<int64_t>());
   const fs::path adapter = out / "adapter";
   REQUIRE(fs::exists(adapter / "adapter_model.safetensors"));
-  const nlohmann::json config = read_json(adapter / "adapter_config.json");
+  const nlohmann::json config = lab::json_io::read_file(adapter / "adapter_config.json");
   const std::vector<std::string> written = config["target_modules"].get<std::vector<std::string>>();
   CHECK(std::set<std::string>(written.begin(), written.end()) == targets);
   // two tensors (A and B) for each wrapped module
@@ -76,7 +74,7 @@ TEST_CASE("lesson 09 --quick --model on the GPT-2 fixture: c_attn of every layer
   std::string log;
   REQUIRE(run_lesson(std::string("--model '") + LAB_TEST_DATA_DIR + "/reference/gpt2_tiny'", out, &log) == 0);
   INFO(log);
-  const nlohmann::json s = read_json(out / "summary.json");
+  const nlohmann::json s = lab::json_io::read_file(out / "summary.json");
   CHECK_FALSE(s["fixture"].get<bool>());
   CHECK(s["family"] == "gpt2");
   CHECK(s["wrapped"].get<std::vector<std::string>>() == std::vector<std::string>{"h.0.attn.c_attn", "h.1.attn.c_attn"});

@@ -34,7 +34,6 @@ fs::path shard_temp_dir(const std::string& name) {
   return p;
 }
 
-nlohmann::json read_json(const fs::path& p) { return lab::json_io::read_file(p.string()); }
 
 std::set<std::string> files_in(const fs::path& dir) {
   std::set<std::string> out;
@@ -63,7 +62,7 @@ TEST_CASE("save_llama shards as save_pretrained does, and the shards reload bit 
     nn::save_causal_lm(*model, dir.string(), 200'000);
     CHECK(files_in(dir) == std::set<std::string>{"config.json", "model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
                                                  "model-00003-of-00003.safetensors", "model.safetensors.index.json"});
-    CHECK(read_json(dir / "model.safetensors.index.json") == read_json(fs::path(kTinyLlama) / "model.safetensors.index.json"));
+    CHECK(lab::json_io::read_file(dir / "model.safetensors.index.json") == lab::json_io::read_file(fs::path(kTinyLlama) / "model.safetensors.index.json"));
     check_same_bits(*model, *nn::load_llama(dir.string()));
     fs::remove_all(dir);
   }
@@ -72,7 +71,7 @@ TEST_CASE("save_llama shards as save_pretrained does, and the shards reload bit 
     const fs::path dir = shard_temp_dir("tiny");
     const uint64_t max = 20'000;  // embed_tokens, lm_head and the MLP weights (65,536 and 32,768 bytes) each get a shard of their own
     nn::save_llama(*model, dir.string(), max);
-    const nlohmann::json index = read_json(dir / "model.safetensors.index.json");
+    const nlohmann::json index = lab::json_io::read_file(dir / "model.safetensors.index.json");
     std::map<std::string, std::vector<std::string>> by_shard;
     for (const auto& [tensor, shard] : index["weight_map"].items()) by_shard[shard.get<std::string>()].push_back(tensor);
     const size_t n = by_shard.size();

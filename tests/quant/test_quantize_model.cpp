@@ -180,7 +180,7 @@ TEST_CASE("save_gpt_nf4 and load_gpt_nf4: the same logits back, bitsandbytes' na
   CHECK(file.has("transformer.h.0.attn.c_attn.weight.quant_state.bitsandbytes__nf4"));
   CHECK(file.has("transformer.h.1.mlp.c_fc.weight.nested_absmax"));
   CHECK(file.info("transformer.wte.weight").shape == Shape({256, 64}));
-  nlohmann::json config = json_io::read_file((dir / "config.json").string());
+  nlohmann::json config = json_io::read_file(dir / "config.json");
   CHECK(config["quantization_config"]["bnb_4bit_quant_type"] == "nf4");
   CHECK(config["quantization_config"]["bnb_4bit_use_double_quant"] == true);
 

@@ -16,7 +16,6 @@
 #include <array>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <type_traits>
@@ -132,11 +131,9 @@ void inspect_file(const std::string& path, const InspectOptions& o, Totals& tota
   totals.bytes += file.bytes;
 }
 
-nlohmann::json read_json(const fs::path& path) { return json_io::read_file(path.string()); }
-
 // model.safetensors.index.json: {"metadata": {"total_size": N}, "weight_map": {"tensor": "shard file", ...}}
 void print_index(const fs::path& path) {
-  nlohmann::json index = read_json(path);
+  nlohmann::json index = json_io::read_file(path);
   LAB_CHECK(index.is_object() && index.contains("weight_map") && index["weight_map"].is_object(),
             "{}: expected an object with a \"weight_map\" object (tensor name -> shard file)", path.string());
   std::map<std::string, int64_t> shards;
@@ -167,7 +164,7 @@ void inspect_folder(const fs::path& dir, const InspectOptions& o) {
             dir.string());
 
   fmt::print("folder    {}\n", dir.string());
-  if (fs::exists(dir / "config.json")) fmt::print("config.json\n{}\n\n", json_io::dump(read_json(dir / "config.json"), 2));
+  if (fs::exists(dir / "config.json")) fmt::print("config.json\n{}\n\n", json_io::dump(json_io::read_file(dir / "config.json"), 2));
   if (fs::exists(dir / "model.safetensors.index.json")) print_index(dir / "model.safetensors.index.json");
   Totals totals;
   for (const std::string& file : files) inspect_file(file, o, totals);
