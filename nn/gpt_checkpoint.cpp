@@ -2,11 +2,11 @@
 #include "nn/gpt_checkpoint.h"
 
 #include "tensor/atomic_file.h"
+#include "tensor/full_match.h"
 #include "tensor/safetensors.h"
 
 #include <filesystem>
 #include <map>
-#include <regex>
 
 namespace lab::nn {
 
@@ -86,13 +86,13 @@ std::shared_ptr<GPT> load_gpt(const std::string& dir, Device device) {
 
   std::map<std::string, HFTensor> expected;
   for (const HFTensor& t : hf_layout(config)) expected[t.name] = t;
-  static const std::regex buffer(R"(h\.[0-9]+\.attn\.(bias|masked_bias))");
+  static const FullMatch buffer(R"(h\.[0-9]+\.attn\.(bias|masked_bias))", "load_gpt: buffer names");
   std::map<std::string, Tensor> weights;  // by our parameter name, in our layout
   std::vector<std::string> unexpected, wrong;
   for (const SafetensorsEntry& e : file.entries()) {
     const std::string key = e.name.rfind(kPrefix, 0) == 0 ? e.name.substr(kPrefix.size()) : e.name;
-    if (std::regex_match(key, buffer)) continue;  // the causal mask and its fill value: buffers, not parameters
-    if (key == "lm_head.weight") {                // tied to wte: only its shape must agree
+    if (buffer(key)) continue;  // the causal mask and its fill value: buffers, not parameters
+    if (key == "lm_head.weight") {  // tied to wte: only its shape must agree
       LAB_CHECK(e.shape == Shape({config.vocab_size, config.n_embd}), "{}: expected {} of shape {} (tied to wte.weight), found {}", path,
                 e.name, shape_str({config.vocab_size, config.n_embd}), shape_str(e.shape));
       continue;

@@ -3,6 +3,7 @@
 
 #include "nn/config_json.h"
 #include "tensor/atomic_file.h"
+#include "tensor/full_match.h"
 #include "tensor/json_io.h"
 #include "tensor/safetensors.h"
 
@@ -11,7 +12,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -138,7 +138,7 @@ std::shared_ptr<Llama> load_llama(const std::string& dir, Device device) {
   const LlamaConfig config = load_llama_config(config_path);
   const CheckpointFiles files = checkpoint_files(dir);
   const std::map<std::string, Shape> expected = llama_layout(config);
-  static const std::regex buffer(R"(model\.layers\.[0-9]+\.self_attn\.rotary_emb\.inv_freq)");
+  static const FullMatch buffer(R"(model\.layers\.[0-9]+\.self_attn\.rotary_emb\.inv_freq)", "load_llama: buffer names");
 
   std::map<std::string, Tensor> weights;
   std::vector<std::string> unexpected, wrong;
@@ -146,7 +146,7 @@ std::shared_ptr<Llama> load_llama(const std::string& dir, Device device) {
     SafetensorsFile file = SafetensorsFile::open(path);
     const std::string shard = fs::path(path).filename().string();
     for (const SafetensorsEntry& e : file.entries()) {
-      if (std::regex_match(e.name, buffer)) continue;
+      if (buffer(e.name)) continue;
       if (files.index) {
         auto at = files.index->weight_map.find(e.name);
         LAB_CHECK(at == files.index->weight_map.end() || at->second == shard, "{}: {} is in {}, but the index puts it in {}",
@@ -223,11 +223,11 @@ std::vector<NamedTensors> split_into_shards(const NamedTensors& tensors, uint64_
 // The shard files of an earlier save ("model-00002-of-00003.safetensors") not in `keep`: removed
 // once the new weights are in place, so that no file of another save is left to be mistaken for this one's.
 void remove_other_shards(const std::string& dir, const std::set<std::string>& keep) {
-  static const std::regex shard_name(R"(model-[0-9]{5}-of-[0-9]{5}\.safetensors)");
+  static const FullMatch shard_name(R"(model-[0-9]{5}-of-[0-9]{5}\.safetensors)", "shard file names");
   std::vector<fs::path> stale;
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
-    if (e.is_regular_file() && std::regex_match(name, shard_name) && !keep.count(name)) stale.push_back(e.path());
+    if (e.is_regular_file() && shard_name(name) && !keep.count(name)) stale.push_back(e.path());
   }
   for (const fs::path& p : stale) fs::remove(p);
 }

@@ -12,11 +12,10 @@
 #include "nn/init.h"
 #include "nn/linear.h"
 #include "tensor/elementwise.h"
+#include "tensor/full_match.h"
 #include "tensor/matmul.h"
 
-#include <cctype>
 #include <cmath>
-#include <regex>
 
 namespace lab::nn {
 
@@ -41,27 +40,22 @@ void LoraConfig::validate(const std::string& source) const {
   LAB_CHECK(bias == "none", "{}: bias '{}' is not supported, only \"none\" (HINT: PEFT's \"all\" and \"lora_only\" train biases too; "
             "unfreeze them yourself if you need that)", source, bias);
   if (!target_regex.empty()) {
-    // libstdc++'s std::regex reads a repeat count or a back-reference number into an int with no
-    // bound (a signed overflow, undefined behaviour: the fuzzer found the back-reference \44444444444444444444).
-    // No pattern over module names needs a number of more than 6 digits, so longer ones are refused
-    // before std::regex sees them.
-    size_t digits = 0;
-    for (char c : target_regex) {
-      digits = std::isdigit(static_cast<unsigned char>(c)) ? digits + 1 : 0;
-      LAB_CHECK(digits <= 6, "{}: target_regex '{}' has a number of more than 6 digits (a repeat count or back-reference that large "
-                "is not a pattern over module names)", source, target_regex);
-    }
-    try {
-      std::regex check(target_regex);
-    } catch (const std::regex_error& e) {
-      LAB_FAIL("{}: target_regex '{}' is not a valid regular expression ({})", source, target_regex, e.what());
-    }
+    FullMatch(target_regex, source + ": target_regex");  // a lab::Error when it is not a pattern
     return;
   }
   LAB_CHECK(!target_modules.empty(), "{}: target_modules is empty and there is no target_regex (HINT: GPT-2's default is [\"c_attn\"])",
             source);
   for (const std::string& t : target_modules)
     LAB_CHECK(!t.empty() && t.front() != '.' && t.back() != '.', "{}: target_modules entry '{}' is not a module name", source, t);
+}
+
+// PEFT's check_target_module_exists: target_regex matches the whole dotted name, or else the name is
+// an entry of target_modules or ends with "." + one ("h.0.attn.c_attn" ends with ".c_attn").
+bool LoraConfig::targets(const std::string& module_name) const {
+  if (!target_regex.empty()) return FullMatch(target_regex, "target_regex")(module_name);
+  for (const std::string& t : target_modules)
+    if (module_name == t || module_name.ends_with("." + t)) return true;
+  return false;
 }
 
 LoRALinear::LoRALinear(std::shared_ptr<UnaryModule> base, int64_t in_features, int64_t out_features, const LoraConfig& config,

@@ -10,7 +10,6 @@
 #include "autograd/autograd.h"
 #include "nn/linear.h"
 
-#include <regex>
 
 namespace lab::nn {
 
@@ -40,10 +39,6 @@ std::string describe(const Module& m) {
   return parts.empty() ? "it holds nothing" : "it holds " + name_list(parts, 6);
 }
 
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
 std::vector<LoRALinear*> lora_layers(Module& model, const char* what) {
   std::vector<LoRALinear*> out;
   for (const auto& [name, m] : model.named_modules())
@@ -61,15 +56,6 @@ std::optional<std::pair<int64_t, int64_t>> in_out_features(const Module& m) {
 
 InjectReport inject_lora(Module& model, const LoraConfig& config, Generator& gen, const std::string& adapter) {
   config.validate("inject_lora");
-  const std::regex re(config.target_regex.empty() ? std::string(".*") : config.target_regex);
-  // PEFT's check_target_module_exists
-  auto matches = [&](const std::string& name) {
-    if (!config.target_regex.empty()) return std::regex_match(name, re);
-    for (const std::string& t : config.target_modules)
-      if (name == t || ends_with(name, "." + t)) return true;
-    return false;
-  };
-
   // 1. Decide, checking everything: which modules to wrap, which LoRALinears get one more adapter.
   std::vector<std::string> wrap, extend, linear_names, lora_prefixes;
   std::string not_linear;  // the first match that LoRA cannot wrap
@@ -82,7 +68,7 @@ InjectReport inject_lora(Module& model, const LoraConfig& config, Generator& gen
     if (lora) lora_prefixes.push_back(name);
     const bool linear_like = lora != nullptr || (in_out_features(*m) && dynamic_cast<UnaryModule*>(m) != nullptr);
     if (linear_like) linear_names.push_back(name);
-    if (!matches(name)) continue;
+    if (!config.targets(name)) continue;
     if (!linear_like) {
       if (not_linear.empty()) not_linear = fmt::format("'{}', which is not a Linear-like layer ({})", name, describe(*m));
       continue;

@@ -26,7 +26,6 @@
 #include <fstream>
 #include <limits>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -109,22 +108,10 @@ std::vector<Candidate> candidates(const Module& model) {
   return out;
 }
 
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
-// PEFT's check_target_module_exists on the module's Hugging Face name `key`.
-bool peft_selects(const LoraConfig& c, const std::string& key) {
-  if (!c.target_regex.empty()) return std::regex_match(key, std::regex(c.target_regex));
-  for (const std::string& t : c.target_modules)
-    if (key == t || ends_with(key, "." + t)) return true;
-  return false;
-}
-
 std::vector<std::string> selected_names(const std::vector<Candidate>& cands, const LoraConfig& c, const std::string& prefix) {
   std::vector<std::string> names;
   for (const Candidate& k : cands)
-    if (peft_selects(c, prefix + k.name)) names.push_back(k.name);
+    if (c.targets(prefix + k.name)) names.push_back(k.name);
   return names;
 }
 
@@ -344,7 +331,7 @@ AdapterConfig load_adapter(Module& model, const std::string& dir, Generator& gen
   const bool inject = layers.empty();
   if (inject) {
     for (const Candidate& k : cands)
-      if (peft_selects(config.lora, prefix + k.name)) layers.push_back(&k);
+      if (config.lora.targets(prefix + k.name)) layers.push_back(&k);
     if (layers.empty()) {
       std::vector<std::string> linear;
       for (const Candidate& k : cands) linear.push_back(prefix + k.name);
@@ -390,7 +377,7 @@ AdapterConfig load_adapter(Module& model, const std::string& dir, Generator& gen
     seen.insert(e.name);
     LAB_CHECK(is_floating(e.dtype), "{}: {} has dtype {}, expected a floating-point one (f32, bf16, f16)", path, e.name, dtype_name(e.dtype));
     if (e.shape != it->second.shape) {
-      const bool a = ends_with(e.name, ".lora_A.weight");
+      const bool a = e.name.ends_with(".lora_A.weight");
       const int64_t file_r = e.shape.size() == 2 ? e.shape[a ? 0 : 1] : -1;
       wrong.push_back(fmt::format("expected {} of shape {}, found {} (HINT: {})", e.name, shape_str(it->second.shape), shape_str(e.shape),
                                   file_r != config.lora.r && file_r > 0

@@ -9,6 +9,7 @@
 #include "quant/linear4bit.h"
 #include "quant/nf4_io.h"
 #include "tensor/atomic_file.h"
+#include "tensor/full_match.h"
 #include "tensor/json_io.h"
 #include "tensor/safetensors.h"
 
@@ -16,7 +17,6 @@
 
 #include <filesystem>
 #include <map>
-#include <regex>
 #include <set>
 
 namespace lab::quant {
@@ -33,8 +33,8 @@ bool matches(const std::string& name, const std::string& entry) {
 
 // GPT-2's four projections are Conv1D in its files: a plain (unquantized) weight is stored [in, out].
 bool conv1d_weight(const std::string& name) {
-  static const std::regex re(R"(h\.[0-9]+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight)");
-  return std::regex_match(name, re);
+  static const FullMatch conv1d(R"(h\.[0-9]+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight)", "Conv1D weight names");
+  return conv1d(name);
 }
 
 // Every (parent, child name, dotted name) whose child is of type M, collected before anything is replaced.

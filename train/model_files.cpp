@@ -6,13 +6,13 @@
 #include "nn/llama_checkpoint.h"
 #include "nn/llama_config.h"
 #include "quant/nf4_checkpoint.h"
+#include "tensor/full_match.h"
 #include "tensor/json_io.h"
 #include "tensor/safetensors.h"
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <regex>
 
 namespace lab::train {
 
@@ -53,13 +53,13 @@ ModelInfo read_model_info(const std::string& dir) {
   m.files = files.files;
   m.index = files.index_path;
   // not parameters: GPT-2's causal-mask buffers, older LLaMAs' rotary tables; a tied head is the embedding
-  static const std::regex buffer(R"((.*\.attn\.(bias|masked_bias))|(.*rotary_emb\.inv_freq))");
+  static const FullMatch buffer(R"((.*\.attn\.(bias|masked_bias))|(.*rotary_emb\.inv_freq))", "buffer names");
   for (const std::string& path : m.files) {
     SafetensorsFile f = SafetensorsFile::open(path);
     for (const SafetensorsEntry& e : f.entries()) {
       m.dtypes[dtype_safetensors_name(e.dtype)] += 1;
       m.tensor_bytes += e.nbytes();
-      if (std::regex_match(e.name, buffer) || (tied && e.name == "lm_head.weight")) continue;
+      if (buffer(e.name) || (tied && e.name == "lm_head.weight")) continue;
       m.parameters += numel(e.shape);
     }
   }

@@ -1,5 +1,6 @@
 // Running the `loralab` program from a test: the exit status, stdout and stderr of one command
-// line, a fresh temporary folder per test program, and tables of bad inputs checked row by row.
+// line, the numbers it prints, a fresh temporary folder per test program, and tables of bad inputs
+// checked row by row.
 // LAB_LORALAB_BINARY comes from CMake.
 // Used by test_loralab_eval.cpp and test_loralab_generate.cpp; the inspect checks are a shell
 // script (test_loralab_inspect.sh) because they need no files made at test time.
@@ -25,6 +26,22 @@ struct CliResult {
   // stderr holds exactly one line (what main() promises for every error)
   bool one_error_line() const { return !err.empty() && err.find('\n') == err.size() - 1; }
 };
+
+// The number after `label` at the start of a line of `out` ("loss        5.545177 nats/token"): the
+// first line that starts with the label and then, after any spaces, a number.
+inline double printed_value(const std::string& out, const std::string& label) {
+  for (size_t line = 0; line < out.size();) {
+    if (out.compare(line, label.size(), label) == 0) {
+      size_t from = out.find_first_not_of(' ', line + label.size());
+      size_t to = from == std::string::npos ? from : out.find_first_not_of("-+.0123456789e", from);
+      if (from != std::string::npos && to != from) return std::stod(out.substr(from, to - from));
+    }
+    const size_t next = out.find('\n', line);
+    line = next == std::string::npos ? out.size() : next + 1;
+  }
+  FAIL("no line starts with '" << label << "' and a number in:\n" << out);
+  return 0;
+}
 
 inline std::string read_file_text(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -8,18 +8,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <regex>
 
 namespace fs = std::filesystem;
 
 namespace {
-
-// The number after `label` at the start of a line of `out` ("loss        5.545177 nats/token").
-double printed_value(const std::string& out, const std::string& label) {
-  std::smatch m;
-  REQUIRE(std::regex_search(out, m, std::regex("(^|\\n)" + label + " +([-0-9.e+]+)")));
-  return std::stod(m[2].str());
-}
 
 std::string join_ids(const std::vector<int64_t>& ids) {
   std::string s;
