@@ -52,7 +52,8 @@ QuantStateFields parse_quant_state(const std::string& source, const std::string&
       duplicate = parsed.get<std::string>();
     return true;
   };
-  const nlohmann::json j = nlohmann::json::parse(data, data + size, on_event, /*allow_exceptions=*/false);
+  const nlohmann::json j =
+      json_io::parse_with_callback(std::string_view(reinterpret_cast<const char*>(data), size), on_event, /*allow_exceptions=*/false);
   if (j.is_discarded()) fail("the quant_state bytes are not valid JSON (expected an object such as {\"quant_type\": \"nf4\", ...})");
   if (!j.is_object()) fail(fmt::format("the quant_state must be a JSON object, found a {}", j.type_name()));
   if (!duplicate.empty()) fail(fmt::format("field '{}' appears twice", duplicate));

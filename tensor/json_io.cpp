@@ -22,6 +22,10 @@ nlohmann::json parse_or_discarded(std::string_view text) {
   return nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
 }
 
+nlohmann::json parse_with_callback(std::string_view text, const nlohmann::json::parser_callback_t& callback, bool allow_exceptions) {
+  return nlohmann::json::parse(text.begin(), text.end(), callback, allow_exceptions);
+}
+
 nlohmann::json read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   LAB_CHECK(in.good(), "{}: cannot open", path.string());

@@ -22,6 +22,12 @@ nlohmann::json parse(std::string_view text, const std::string& source);
 // text as JSON, or a value whose is_discarded() is true when the text is not JSON.
 nlohmann::json parse_or_discarded(std::string_view text);
 
+// text as JSON, with nlohmann's parser callback told of each key, value, object and array as it is
+// read (safetensors.cpp refuses a repeated key with it: nlohmann would keep the last one silently).
+// Throws as nlohmann::json::parse does; with allow_exceptions false, a value whose is_discarded() is true.
+nlohmann::json parse_with_callback(std::string_view text, const nlohmann::json::parser_callback_t& callback,
+                                   bool allow_exceptions = true);
+
 // The file at `path` as JSON; throws lab::Error naming the file when it cannot be read or parsed.
 nlohmann::json read_file(const std::filesystem::path& path);
 

@@ -120,7 +120,7 @@ json parse_header_json(const std::string& file, const char* begin, const char* e
     return true;
   };
   try {
-    return json::parse(begin, end, callback);
+    return json_io::parse_with_callback(std::string_view(begin, size_t(end - begin)), callback);
   } catch (const json::exception& e) {
     std::string what = e.what();  // "[json.exception.parse_error.101] parse error at ...": keep what follows the tag
     size_t tag = what.find("] ");
