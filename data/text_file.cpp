@@ -23,7 +23,6 @@ struct FileDescriptor {
   }
 };
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 // A token as a message shows it: quoted, bytes outside printable ASCII as \xNN, cut after 40 bytes.
@@ -72,7 +71,7 @@ std::vector<int64_t> parse_token_ids(std::string_view text, int64_t vocab_size, 
   int64_t line = 1;
   size_t line_start = 0, i = 0;
   while (i < text.size()) {
-    if (is_space(text[i])) {
+    if (is_ascii_space(text[i])) {
       if (text[i] == '\n') {
         line++;
         line_start = i + 1;
@@ -81,7 +80,7 @@ std::vector<int64_t> parse_token_ids(std::string_view text, int64_t vocab_size, 
       continue;
     }
     size_t start = i;
-    while (i < text.size() && !is_space(text[i])) i++;
+    while (i < text.size() && !is_ascii_space(text[i])) i++;
     std::string_view token = text.substr(start, i - start);
     int64_t column = int64_t(start - line_start) + 1;
     std::string where = fmt::format("{}:{}:{}", source, line, column);

@@ -13,6 +13,9 @@
 
 namespace lab::data {
 
+// Whitespace as C's isspace sees it in the "C" locale, whatever the locale: space, \t, \n, \v, \f, \r.
+inline bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+
 // At most this many bytes are read from one file.
 constexpr int64_t kMaxTextFileBytes = int64_t(1) << 30;
 

@@ -19,16 +19,6 @@
 
 namespace lab::nn {
 
-namespace {
-
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (size_t i = 0; i < names.size(); i++) out += (i ? ", " : "") + names[i];
-  return out;
-}
-
-}  // namespace
-
 // PEFT's update_layer: alpha / sqrt(r) with rsLoRA (Kalajdzievski 2023), else alpha / r (Hu et al. 2021, sec. 4.1)
 double LoraConfig::scaling() const { return use_rslora ? lora_alpha / std::sqrt(double(r)) : lora_alpha / double(r); }
 
@@ -79,7 +69,7 @@ LoRALinear::LoRALinear(std::shared_ptr<UnaryModule> base, int64_t in_features, i
 void LoRALinear::add_adapter(const std::string& name, const LoraConfig& config, Generator& gen) {
   config.validate(fmt::format("LoRA adapter '{}'", name));
   LAB_CHECK(!name.empty() && name.find('.') == std::string::npos, "LoRA adapter name '{}' must be non-empty and have no '.'", name);
-  LAB_CHECK(!has_adapter(name), "this LoRALinear already has an adapter named '{}' (it has: {})", name, joined(adapters()));
+  LAB_CHECK(!has_adapter(name), "this LoRALinear already has an adapter named '{}' (it has: {})", name, fmt::join(adapters(), ", "));
   // A [r, in] ~ U(-1/sqrt(in), 1/sqrt(in)) (nn.Linear's kaiming_uniform, a = sqrt(5)), B [out, r] = 0: B A = 0 at the start
   auto a = std::make_shared<Linear>(in_, config.r, gen, /*bias=*/false);
   auto b = std::make_shared<Linear>(config.r, out_, gen, /*bias=*/false);
@@ -111,7 +101,7 @@ std::vector<std::string> LoRALinear::adapters() const {
 }
 
 void LoRALinear::set_active_adapter(const std::string& name) {
-  LAB_CHECK(has_adapter(name), "no LoRA adapter named '{}' (there are: {})", name, joined(adapters()));
+  LAB_CHECK(has_adapter(name), "no LoRA adapter named '{}' (there are: {})", name, fmt::join(adapters(), ", "));
   LAB_CHECK(merged_.empty() || merged_ == name,
             "cannot make adapter '{}' active while adapter '{}' is merged into the base weight (HINT: unmerge first)", name, merged_);
   active_ = name;
@@ -133,7 +123,7 @@ Generator& LoRALinear::dropout_generator() { return dropout_gen_; }
 
 const LoraConfig& LoRALinear::config(const std::string& adapter) const {
   auto it = adapters_.find(adapter);
-  LAB_CHECK(it != adapters_.end(), "no LoRA adapter named '{}' (there are: {})", adapter, joined(adapters()));
+  LAB_CHECK(it != adapters_.end(), "no LoRA adapter named '{}' (there are: {})", adapter, fmt::join(adapters(), ", "));
   return it->second.config;
 }
 int64_t LoRALinear::r(const std::string& adapter) const { return config(adapter).r; }

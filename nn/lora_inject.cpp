@@ -15,14 +15,6 @@ namespace lab::nn {
 
 namespace {
 
-// "a, b, c" with at most `cap` names, then "and N more".
-std::string name_list(const std::vector<std::string>& names, size_t cap = 12) {
-  std::string out;
-  for (size_t i = 0; i < names.size() && i < cap; i++) out += (i ? ", " : "") + names[i];
-  if (names.size() > cap) out += fmt::format(" and {} more", names.size() - cap);
-  return names.empty() ? "none" : out;
-}
-
 std::string targets_str(const LoraConfig& c) {
   if (!c.target_regex.empty()) return fmt::format("regex '{}'", c.target_regex);
   std::vector<std::string> quoted;

@@ -28,6 +28,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <utility>
 
 namespace lab::nn {
 
@@ -41,16 +42,9 @@ const char* const kConfigFile = "adapter_config.json";
 const char* const kWeightsFile = "adapter_model.safetensors";
 const std::string kKeyPrefix = "base_model.model.";  // PeftModel.base_model (LoraModel) .model (the HF model)
 
-std::string name_list(const std::vector<std::string>& names, size_t cap = 8) {
-  std::string out;
-  for (size_t i = 0; i < names.size() && i < cap; i++) out += (i ? ", " : "") + names[i];
-  if (names.size() > cap) out += fmt::format(" and {} more", names.size() - cap);
-  return names.empty() ? "none" : out;
-}
-
 // --- adapter_config.json fields
 
-void read_bool(const json& j, const std::string& source, const char* name, bool* out) {
+void read_bool_or_null(const json& j, const std::string& source, const char* name, bool* out) {
   if (!j.contains(name) || j[name].is_null()) return;
   LAB_CHECK(j[name].is_boolean(), "{}: {} must be true or false, got {}", source, name, json_io::dump(j[name]));
   *out = j[name].get<bool>();
@@ -69,7 +63,7 @@ void read_string(const json& j, const std::string& source, const char* name, std
 }
 
 // A PEFT feature loralab does not have: allowed only at its "off" value (null, false, {}, [] or "").
-void require_off(const json& j, const std::string& source, const char* name, const char* what) {
+void require_unused(const json& j, const std::string& source, const char* name, const char* what) {
   if (!j.contains(name)) return;
   const json& v = j[name];
   const bool off = v.is_null() || (v.is_boolean() && !v.get<bool>()) || ((v.is_object() || v.is_array() || v.is_string()) && v.empty());
@@ -115,7 +109,7 @@ std::vector<std::string> selected_names(const std::vector<Candidate>& cands, con
   return names;
 }
 
-std::string targets_str(const LoraConfig& c) {
+std::string targets_json(const LoraConfig& c) {
   if (!c.target_regex.empty()) return fmt::format("\"{}\"", c.target_regex);
   std::vector<std::string> quoted;
   for (const std::string& t : c.target_modules) quoted.push_back(fmt::format("\"{}\"", t));
@@ -191,14 +185,14 @@ AdapterConfig parse_adapter_config(const std::string& json_text, const std::stri
   }
   read_number(j, source, "lora_alpha", &c.lora.lora_alpha);
   read_number(j, source, "lora_dropout", &c.lora.lora_dropout);
-  read_bool(j, source, "use_rslora", &c.lora.use_rslora);
-  read_bool(j, source, "fan_in_fan_out", &c.fan_in_fan_out);
+  read_bool_or_null(j, source, "use_rslora", &c.lora.use_rslora);
+  read_bool_or_null(j, source, "fan_in_fan_out", &c.fan_in_fan_out);
   read_string(j, source, "bias", &c.lora.bias);
   read_string(j, source, "base_model_name_or_path", &c.base_model_name_or_path);
   read_string(j, source, "task_type", &c.task_type);
   if (j.contains("inference_mode")) {
     bool ignored = false;  // PEFT sets it on load; it says nothing about the weights
-    read_bool(j, source, "inference_mode", &ignored);
+    read_bool_or_null(j, source, "inference_mode", &ignored);
   }
   LAB_CHECK(c.task_type.empty() || c.task_type == "CAUSAL_LM",
             "{}: task_type \"{}\" is not supported, only \"CAUSAL_LM\" (or null) (HINT: loralab's GPT is a causal language model)",
@@ -229,18 +223,22 @@ AdapterConfig parse_adapter_config(const std::string& json_text, const std::stri
     }
   }
 
-  require_off(j, source, "rank_pattern", "a rank per module");
-  require_off(j, source, "alpha_pattern", "an alpha per module");
-  require_off(j, source, "layers_to_transform", "LoRA on some layers only");
-  require_off(j, source, "layers_pattern", "LoRA on some layers only");
-  require_off(j, source, "modules_to_save", "whole modules trained and saved beside the adapter");
-  require_off(j, source, "exclude_modules", "modules excluded from the targets");
-  require_off(j, source, "layer_replication", "replicated layers");
-  require_off(j, source, "target_parameters", "LoRA on bare parameters");
-  require_off(j, source, "trainable_token_indices", "trainable token embeddings");
-  require_off(j, source, "use_dora", "DoRA keeps a magnitude vector per layer");
-  require_off(j, source, "lora_bias", "a bias on lora_B");
-  require_off(j, source, "use_qalora", "QALoRA's pooled input");
+  // PEFT features loralab does not have, and what each is: each must be absent or at its unused value.
+  static const std::pair<const char*, const char*> unused[] = {
+      {"rank_pattern", "a rank per module"},
+      {"alpha_pattern", "an alpha per module"},
+      {"layers_to_transform", "LoRA on some layers only"},
+      {"layers_pattern", "LoRA on some layers only"},
+      {"modules_to_save", "whole modules trained and saved beside the adapter"},
+      {"exclude_modules", "modules excluded from the targets"},
+      {"layer_replication", "replicated layers"},
+      {"target_parameters", "LoRA on bare parameters"},
+      {"trainable_token_indices", "trainable token embeddings"},
+      {"use_dora", "DoRA keeps a magnitude vector per layer"},
+      {"lora_bias", "a bias on lora_B"},
+      {"use_qalora", "QALoRA's pooled input"},
+  };
+  for (const auto& [name, what] : unused) require_unused(j, source, name, what);
   c.lora.validate(source);
   return c;
 }
@@ -302,7 +300,7 @@ void save_adapter(const Module& model, const AdapterConfig& config, const std::s
   LAB_CHECK(selected == wrapped,
             "{}: target_modules {} selects {} in PEFT's naming, but adapter '{}' is on {} (HINT: PEFT would wrap what the config selects; "
             "give the target_modules that inject_lora was given)",
-            what, targets_str(written.lora), name_list(selected), adapter, name_list(wrapped));
+            what, targets_json(written.lora), name_list(selected), adapter, name_list(wrapped));
 
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -336,7 +334,7 @@ AdapterConfig load_adapter(Module& model, const std::string& dir, Generator& gen
       std::vector<std::string> linear;
       for (const Candidate& k : cands) linear.push_back(prefix + k.name);
       const bool ours = !config.lora.target_regex.empty() && !selected_names(cands, config.lora, "").empty();
-      LAB_FAIL("{}: target_modules {} selects none of the model's Linear layers: {}{}", config_path, targets_str(config.lora),
+      LAB_FAIL("{}: target_modules {} selects none of the model's Linear layers: {}{}", config_path, targets_json(config.lora),
                name_list(linear),
                ours ? fmt::format(" (HINT: PEFT matches the regex against the whole name, such as {}; write \"{}(?:...)\")",
                                   prefix + cands.front().name, regex_escape(prefix))
@@ -395,7 +393,7 @@ AdapterConfig load_adapter(Module& model, const std::string& dir, Generator& gen
   LAB_CHECK(parts.empty(),
             "{}: {} (HINT: target_modules {} selects {} layers here, each with {}.lora_A.weight and .lora_B.weight; PEFT's keys have no "
             "adapter name)",
-            path, parts.size() == 2 ? parts[0] + "; " + parts[1] : parts[0], targets_str(config.lora), layers.size(), kKeyPrefix + prefix + layers.front()->name);
+            path, parts.size() == 2 ? parts[0] + "; " + parts[1] : parts[0], targets_json(config.lora), layers.size(), kKeyPrefix + prefix + layers.front()->name);
 
   // 3. Wrap (by exact names: the selection above, whatever the naming) and copy.
   if (inject) {

@@ -16,14 +16,6 @@ static std::string join(const std::string& prefix, const std::string& name) {
   return prefix.empty() ? name : name.empty() ? prefix : prefix + "." + name;
 }
 
-// "a, b, c" with at most `cap` names, then "and N more".
-static std::string name_list(const std::vector<std::string>& names, const char* sep = ", ", size_t cap = 10) {
-  std::string out;
-  for (size_t i = 0; i < names.size() && i < cap; i++) out += (i ? sep : "") + names[i];
-  if (names.size() > cap) out += fmt::format(" and {} more", names.size() - cap);
-  return out;
-}
-
 static std::string count_of(size_t n, const char* what) { return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s"); }
 
 void Module::check_new_name(const std::string& name) const {
@@ -120,7 +112,7 @@ Tensor& Module::parameter(const std::string& name) {
   if (Tensor* t = find_parameter(name)) return *t;
   std::vector<std::string> names;
   for (const auto& [n, t] : named_parameters()) names.push_back(n);
-  LAB_FAIL("no parameter named '{}' (this module has: {})", name, names.empty() ? "none" : name_list(names));
+  LAB_FAIL("no parameter named '{}' (this module has: {})", name, name_list(names));
 }
 
 const Tensor& Module::parameter(const std::string& name) const { return const_cast<Module*>(this)->parameter(name); }
@@ -188,7 +180,7 @@ LoadReport Module::load_state_dict(const std::map<std::string, Tensor>& tensors,
   LAB_CHECK(wrong_shapes.empty(),
             "load_state_dict from {}: {} of the wrong shape: {} (HINT: a checkpoint of a model of another size; or, if only "
             "transposed, a weight stored [in, out] as GPT-2's Conv1D stores it, where Linear holds [out, in])",
-            source, count_of(wrong_shapes.size(), "tensor"), name_list(wrong_shapes, "; "));
+            source, count_of(wrong_shapes.size(), "tensor"), name_list(wrong_shapes, 10, "; "));
   if (strict && (!report.missing.empty() || !report.unexpected.empty())) {
     std::vector<std::string> parts;
     if (!report.missing.empty()) parts.push_back(count_of(report.missing.size(), "missing key") + ": " + name_list(report.missing));
@@ -196,7 +188,7 @@ LoadReport Module::load_state_dict(const std::map<std::string, Tensor>& tensors,
       parts.push_back(count_of(report.unexpected.size(), "unexpected key") + ": " + name_list(report.unexpected));
     LAB_FAIL("load_state_dict from {}: {} (HINT: the names differ between the checkpoint and the model; strict = false loads the "
              "names they share)",
-             source, name_list(parts, "; "));
+             source, name_list(parts, 10, "; "));
   }
   for (const auto& [name, t] : params)
     if (auto it = tensors.find(name); it != tensors.end()) t.copy_(it->second);

@@ -24,4 +24,12 @@ void throw_internal(const char* file, int line, const char* condition) {
                           condition, project_relative(file), line));
 }
 
+std::string name_list(const std::vector<std::string>& names, size_t cap, const char* separator) {
+  if (names.empty()) return "none";
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < cap; i++) out += (i ? separator : "") + names[i];
+  if (names.size() > cap) out += fmt::format(" and {} more", names.size() - cap);
+  return out;
+}
+
 }  // namespace lab

@@ -14,12 +14,16 @@
 #include <fmt/ranges.h>
 
 #include <string>
+#include <vector>
 
 namespace lab {
 
 // "message (at tensor/tensor.cpp:42)": the message first, because that is what a user reads.
 [[noreturn]] void throw_error(const char* file, int line, const std::string& message);
 [[noreturn]] void throw_internal(const char* file, int line, const char* condition);
+
+// Names for a message: "a, b, c and 4 more" (at most `cap` of them), or "none" for an empty list.
+std::string name_list(const std::vector<std::string>& names, size_t cap = 10, const char* separator = ", ");
 
 }  // namespace lab
 

@@ -5,6 +5,7 @@
 // Not here: the Embedding module that calls these (nn/), its autograd node (autograd/).
 #include "tensor/index.h"
 
+#include "tensor/op_checks.h"
 #include "tensor/strided_loop.h"
 
 #if LAB_HAS_CUDA
@@ -25,12 +26,6 @@ std::string position_str(int64_t flat, const Shape& shape) {
   std::vector<int64_t> index(shape.size());
   for (int64_t d = int64_t(shape.size()) - 1; d >= 0; d--) index[d] = flat % shape[d], flat /= shape[d];
   return fmt::format("[{}]", fmt::join(index, ", "));
-}
-
-void check_float(const char* what, const char* name, const Tensor& t) {
-  LAB_CHECK(t.defined(), "{}: {} is undefined", what, name);
-  LAB_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::f64, "{}: {} must be f32 or f64, got {} (HINT: cast with .to(DType::f32))",
-            what, name, dtype_name(t.dtype()));
 }
 
 // Checks the ids' dtype and device, then every id; returns them as int64 on the CPU.

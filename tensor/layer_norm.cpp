@@ -5,6 +5,7 @@
 // The formulas are in tensor/layer_norm.h. Not here: the autograd node (autograd/ops_nn.cpp).
 #include "tensor/layer_norm.h"
 
+#include "tensor/op_checks.h"
 #include "tensor/strided_loop.h"
 
 #if LAB_HAS_CUDA
@@ -18,12 +19,6 @@
 namespace lab {
 
 namespace {
-
-void check_float(const char* what, const char* name, const Tensor& t) {
-  LAB_CHECK(t.defined(), "{}: {} is undefined", what, name);
-  LAB_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::f64, "{}: {} must be f32 or f64, got {} (HINT: cast with .to(DType::f32))",
-            what, name, dtype_name(t.dtype()));
-}
 
 // t must be defined, of `shape`, with x's dtype and device.
 void check_like(const char* what, const char* name, const Tensor& t, const Shape& shape, const Tensor& x) {

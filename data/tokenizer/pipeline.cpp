@@ -1,6 +1,7 @@
 // BpeTokenizer (see pipeline.h): added tokens, normalizers, pre-tokenizers, BPE, decoders, in that order.
 #include "data/tokenizer/pipeline.h"
 
+#include "data/text_file.h"
 #include "data/tokenizer/byte_level.h"
 #include "tensor/error.h"
 
@@ -213,8 +214,6 @@ std::vector<std::string> apply_decoder(const Decoder& d, std::vector<std::string
   LAB_UNREACHABLE();
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
-
 }  // namespace
 
 BpeTokenizer::BpeTokenizer(BpeModel model, std::vector<AddedToken> added, std::vector<Normalizer> normalizers,
@@ -276,9 +275,9 @@ std::vector<int64_t> BpeTokenizer::encode(std::string_view text) const {
       if (!text.substr(i).starts_with(a.content)) continue;
       size_t begin = i, end = i + a.content.size();
       if (a.lstrip)
-        while (begin > segment && is_space(text[begin - 1])) begin--;
+        while (begin > segment && is_ascii_space(text[begin - 1])) begin--;
       if (a.rstrip)
-        while (end < text.size() && is_space(text[end])) end++;
+        while (end < text.size() && is_ascii_space(text[end])) end++;
       encode_segment(text.substr(segment, begin - segment), segment == 0, ids);
       ids.push_back(a.id);
       segment = end;
