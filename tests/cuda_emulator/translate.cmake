@@ -6,8 +6,9 @@
 # `#pragma unroll` lines become empty lines (the line numbers stay). On a GPU they keep a thread's
 # tile of accumulators in registers; here they only made clang fully unroll the matmul kernels'
 # loops, and its -O1 then spent 20-27 s on each of three files (15 s in one pass, IndVarSimplify;
-# about 1 s each without them: measured 2026-11-29, clang 14 with the sanitizers). A hint to the
-# compiler, never the meaning of the code.
+# about 1 s each without them: measured 2026-11-29, clang 14 with the sanitizers), and 20 s on
+# lora_fused.cu through tile_gemm.cuh (2 s without; cuda/CMakeLists.txt translates such headers too).
+# A hint to the compiler, never the meaning of the code.
 file(READ "${IN}" text)
 string(REGEX REPLACE "\n[ \t]*#pragma unroll[^\n]*" "\n" text "${text}")
 string(REGEX REPLACE "([A-Za-z_][A-Za-z0-9_:]*(<[^;<>]*>)?)[ \t]*<<<([^;]*)>>>[ \t]*\\(" "::emu::Launch(\"\\1\", \\1, \\3)(" text "${text}")
