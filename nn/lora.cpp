@@ -41,11 +41,13 @@ void LoraConfig::validate(const std::string& source) const {
 
 // PEFT's check_target_module_exists: target_regex matches the whole dotted name, or else the name is
 // an entry of target_modules or ends with "." + one ("h.0.attn.c_attn" ends with ".c_attn").
-bool LoraConfig::targets(const std::string& module_name) const {
-  if (!target_regex.empty()) return FullMatch(target_regex, "target_regex")(module_name);
-  for (const std::string& t : target_modules)
-    if (module_name == t || module_name.ends_with("." + t)) return true;
-  return false;
+std::function<bool(const std::string&)> LoraConfig::target_matcher() const {
+  if (!target_regex.empty()) return FullMatch(target_regex, "target_regex");
+  return [modules = target_modules](const std::string& name) {
+    for (const std::string& t : modules)
+      if (name == t || name.ends_with("." + t)) return true;
+    return false;
+  };
 }
 
 LoRALinear::LoRALinear(std::shared_ptr<UnaryModule> base, int64_t in_features, int64_t out_features, const LoraConfig& config,

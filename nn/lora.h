@@ -12,6 +12,7 @@
 #include "nn/module.h"
 #include "tensor/random.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -31,7 +32,9 @@ struct LoraConfig {                 // PEFT's LoraConfig fields that matter
   std::string bias = "none";        // only "none" is supported (anything else: lab::Error)
   double scaling() const;
   void validate(const std::string& source) const;  // r >= 1, alpha > 0, dropout in [0,1), bias "none", a valid regex ...
-  bool targets(const std::string& module_name) const;  // PEFT's check_target_module_exists on a dotted module name
+  // PEFT's check_target_module_exists: does it select this dotted module name? (The regex, if any,
+  // is compiled once, when the matcher is made.)
+  std::function<bool(const std::string& module_name)> target_matcher() const;
 };
 
 // in and out features of a Linear-like layer (nn::Linear, quant::Linear4bit: anything that is a

@@ -48,6 +48,7 @@ std::optional<std::pair<int64_t, int64_t>> in_out_features(const Module& m) {
 
 InjectReport inject_lora(Module& model, const LoraConfig& config, Generator& gen, const std::string& adapter) {
   config.validate("inject_lora");
+  const auto targets = config.target_matcher();
   // 1. Decide, checking everything: which modules to wrap, which LoRALinears get one more adapter.
   std::vector<std::string> wrap, extend, linear_names, lora_prefixes;
   std::string not_linear;  // the first match that LoRA cannot wrap
@@ -60,7 +61,7 @@ InjectReport inject_lora(Module& model, const LoraConfig& config, Generator& gen
     if (lora) lora_prefixes.push_back(name);
     const bool linear_like = lora != nullptr || (in_out_features(*m) && dynamic_cast<UnaryModule*>(m) != nullptr);
     if (linear_like) linear_names.push_back(name);
-    if (!config.targets(name)) continue;
+    if (!targets(name)) continue;
     if (!linear_like) {
       if (not_linear.empty()) not_linear = fmt::format("'{}', which is not a Linear-like layer ({})", name, describe(*m));
       continue;

@@ -103,9 +103,10 @@ std::vector<Candidate> candidates(const Module& model) {
 }
 
 std::vector<std::string> selected_names(const std::vector<Candidate>& cands, const LoraConfig& c, const std::string& prefix) {
+  const auto targets = c.target_matcher();
   std::vector<std::string> names;
   for (const Candidate& k : cands)
-    if (c.targets(prefix + k.name)) names.push_back(k.name);
+    if (targets(prefix + k.name)) names.push_back(k.name);
   return names;
 }
 
@@ -328,8 +329,9 @@ AdapterConfig load_adapter(Module& model, const std::string& dir, Generator& gen
     if (k.lora != nullptr && k.lora->has_adapter(adapter)) layers.push_back(&k);
   const bool inject = layers.empty();
   if (inject) {
+    const auto targets = config.lora.target_matcher();
     for (const Candidate& k : cands)
-      if (config.lora.targets(prefix + k.name)) layers.push_back(&k);
+      if (targets(prefix + k.name)) layers.push_back(&k);
     if (layers.empty()) {
       std::vector<std::string> linear;
       for (const Candidate& k : cands) linear.push_back(prefix + k.name);
