@@ -105,20 +105,6 @@ __global__ void reduce_cols_kernel(T* out, int64_t* out_index, const T* x, int64
   }
 }
 
-// Device memory for the partial results of a two-pass reduction, allocated and freed in the order of
-// the default stream (the one the kernels run on), so neither waits for the GPU.
-struct Scratch {
-  void* ptr = nullptr;
-  explicit Scratch(size_t bytes) {
-    if (bytes > 0) CUDA_CHECK(cudaMallocAsync(&ptr, bytes, nullptr));
-  }
-  ~Scratch() {
-    if (ptr) (void)cudaFreeAsync(ptr, nullptr);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-};
-
 template <typename Op, typename T>
 void launch_rows(T* out, int64_t* out_index, const T* x, const int64_t* x_index, int64_t rows, int64_t n, int64_t chunks,
                  int max_blocks) {
@@ -128,7 +114,18 @@ void launch_rows(T* out, int64_t* out_index, const T* x, const int64_t* x_index,
   CUDA_CHECK_LAUNCH(kernel_name<T>(Op::name) + " (rows)", {"rows", rows}, {"n", n}, {"chunks", chunks});
 }
 
-template <typename Op, typename T> void reduce(T* out, int64_t* index, const T* x, int64_t outer, int64_t n, int64_t inner) {
+// How many chunks each of `outer` rows of length n is split into: enough segments to give each SM 64
+// warps, each segment at least 1024 elements long. 1 means one pass.
+int64_t row_chunks(int64_t outer, int64_t n) {
+  const int64_t wanted_warps = int64_t(multiprocessor_count()) * 64;
+  return outer >= wanted_warps ? 1 : std::max<int64_t>(1, std::min((wanted_warps + outer - 1) / outer, n / 1024));
+}
+
+// The scratch holds partial[row, chunk] values, then (for argmax) their indices, 8-byte aligned.
+size_t values_bytes(int64_t partials, size_t value_bytes) { return (size_t(partials) * value_bytes + 7) / 8 * 8; }
+
+template <typename Op, typename T>
+void reduce(T* out, int64_t* index, const T* x, int64_t outer, int64_t n, int64_t inner, void* scratch) {
   if (outer == 0 || inner == 0) return;
   const int sms = multiprocessor_count();
   const int max_blocks = sms * 16;  // the grid-stride loops cover any more work than this
@@ -138,29 +135,41 @@ template <typename Op, typename T> void reduce(T* out, int64_t* index, const T* 
     CUDA_CHECK_LAUNCH(kernel_name<T>(Op::name) + " (columns)", {"outer", outer}, {"n", n}, {"inner", inner});
     return;
   }
-  // Rows. Enough segments to give each SM 64 warps, each segment at least 1024 elements long.
-  const int64_t wanted_warps = int64_t(sms) * 64;
-  const int64_t chunks = outer >= wanted_warps ? 1 : std::max<int64_t>(1, std::min((wanted_warps + outer - 1) / outer, n / 1024));
+  const int64_t chunks = row_chunks(outer, n);
   if (chunks == 1) return launch_rows<Op>(out, index, x, nullptr, outer, n, 1, max_blocks);
   // Two passes: partial[row, chunk] (value and, for argmax, the index in the row), then one warp per row over them.
-  Scratch values(size_t(outer * chunks) * sizeof(T));
-  Scratch indices(index ? size_t(outer * chunks) * sizeof(int64_t) : 0);
-  T* partial = static_cast<T*>(values.ptr);
-  int64_t* partial_index = static_cast<int64_t*>(indices.ptr);
+  if (!scratch)  // a caller's bug: reduce_scratch_bytes said how much to give
+    throw CudaError("CUDA error in " + kernel_name<T>(Op::name) + ": " + std::to_string(outer) + " rows of " + std::to_string(n) + " need " +
+                        std::to_string(reduce_scratch_bytes(outer, n, inner, sizeof(T), index != nullptr)) +
+                        " bytes of scratch for two passes, and none was given",
+                    int(cudaErrorInvalidValue), false);
+  T* partial = static_cast<T*>(scratch);
+  int64_t* partial_index = index ? reinterpret_cast<int64_t*>(static_cast<char*>(scratch) + values_bytes(outer * chunks, sizeof(T))) : nullptr;
   launch_rows<Op>(partial, partial_index, x, nullptr, outer, n, chunks, max_blocks);
   launch_rows<Op>(out, index, static_cast<const T*>(partial), static_cast<const int64_t*>(partial_index), outer, chunks, 1, max_blocks);
 }
 
 }  // namespace
 
-void sum_f32(float* out, const float* x, int64_t outer, int64_t n, int64_t inner) { reduce<SumOp>(out, nullptr, x, outer, n, inner); }
-void sum_f64(double* out, const double* x, int64_t outer, int64_t n, int64_t inner) { reduce<SumOp>(out, nullptr, x, outer, n, inner); }
-
-void max_f32(float* out, int64_t* index, const float* x, int64_t outer, int64_t n, int64_t inner) {
-  reduce<MaxOp>(out, index, x, outer, n, inner);
+size_t reduce_scratch_bytes(int64_t outer, int64_t n, int64_t inner, size_t value_bytes, bool with_index) {
+  if (outer == 0 || inner != 1) return 0;
+  const int64_t chunks = row_chunks(outer, n);
+  if (chunks == 1) return 0;
+  return values_bytes(outer * chunks, value_bytes) + (with_index ? size_t(outer * chunks) * sizeof(int64_t) : 0);
 }
-void max_f64(double* out, int64_t* index, const double* x, int64_t outer, int64_t n, int64_t inner) {
-  reduce<MaxOp>(out, index, x, outer, n, inner);
+
+void sum_f32(float* out, const float* x, int64_t outer, int64_t n, int64_t inner, void* scratch) {
+  reduce<SumOp>(out, nullptr, x, outer, n, inner, scratch);
+}
+void sum_f64(double* out, const double* x, int64_t outer, int64_t n, int64_t inner, void* scratch) {
+  reduce<SumOp>(out, nullptr, x, outer, n, inner, scratch);
+}
+
+void max_f32(float* out, int64_t* index, const float* x, int64_t outer, int64_t n, int64_t inner, void* scratch) {
+  reduce<MaxOp>(out, index, x, outer, n, inner, scratch);
+}
+void max_f64(double* out, int64_t* index, const double* x, int64_t outer, int64_t n, int64_t inner, void* scratch) {
+  reduce<MaxOp>(out, index, x, outer, n, inner, scratch);
 }
 
 }  // namespace lab::cuda

@@ -89,6 +89,16 @@ template <typename T> void max_cpu(T* out, int64_t* index, const T* x, Split s) 
     }
 }
 
+#if LAB_HAS_CUDA
+// The GPU's two-pass reduction of few long rows needs device scratch (cuda/reduce.h); it comes from
+// the allocator like any tensor, so it counts in the peak and obeys the budget. Undefined when none.
+Tensor cuda_reduce_scratch(const Tensor& x, const Split& s, bool with_index) {
+  const size_t bytes = cuda::reduce_scratch_bytes(s.outer, s.n, s.inner, dtype_size(x.dtype()), with_index);
+  return bytes > 0 ? Tensor::empty({int64_t(bytes)}, DType::u8, x.device()) : Tensor();
+}
+void* scratch_ptr(const Tensor& scratch) { return scratch.defined() ? scratch.raw_data() : nullptr; }
+#endif
+
 // Sum over one dim; always keepdim (the caller squeezes).
 Tensor sum_one_dim(const Tensor& x, int64_t dim) {
   Split s = split_at(x.shape(), dim);
@@ -98,8 +108,9 @@ Tensor sum_one_dim(const Tensor& x, int64_t dim) {
   if (x.device().is_cuda()) {
 #if LAB_HAS_CUDA
     cuda::set_device(x.device().index);
-    if (x.dtype() == DType::f32) cuda::sum_f32(out.data<float>(), in.data<float>(), s.outer, s.n, s.inner);
-    else if (x.dtype() == DType::f64) cuda::sum_f64(out.data<double>(), in.data<double>(), s.outer, s.n, s.inner);
+    Tensor scratch = cuda_reduce_scratch(x, s, false);
+    if (x.dtype() == DType::f32) cuda::sum_f32(out.data<float>(), in.data<float>(), s.outer, s.n, s.inner, scratch_ptr(scratch));
+    else if (x.dtype() == DType::f64) cuda::sum_f64(out.data<double>(), in.data<double>(), s.outer, s.n, s.inner, scratch_ptr(scratch));
     else LAB_CUDA_DTYPE_ERROR("sum", x.dtype());
     return out;
 #endif
@@ -156,8 +167,10 @@ Tensor max_impl(const Tensor& input, int64_t dim, bool keepdim, bool want_values
 #if LAB_HAS_CUDA
     cuda::set_device(x.device().index);
     int64_t* ip = want_values ? nullptr : index.data<int64_t>();
-    if (x.dtype() == DType::f32) cuda::max_f32(want_values ? values.data<float>() : nullptr, ip, in.data<float>(), s.outer, s.n, s.inner);
-    else if (x.dtype() == DType::f64) cuda::max_f64(want_values ? values.data<double>() : nullptr, ip, in.data<double>(), s.outer, s.n, s.inner);
+    Tensor scratch = cuda_reduce_scratch(x, s, !want_values);
+    void* sp = scratch_ptr(scratch);
+    if (x.dtype() == DType::f32) cuda::max_f32(want_values ? values.data<float>() : nullptr, ip, in.data<float>(), s.outer, s.n, s.inner, sp);
+    else if (x.dtype() == DType::f64) cuda::max_f64(want_values ? values.data<double>() : nullptr, ip, in.data<double>(), s.outer, s.n, s.inner, sp);
     else LAB_CUDA_DTYPE_ERROR(what, x.dtype());
     return want_values ? values : index;
 #endif

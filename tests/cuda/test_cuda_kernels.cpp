@@ -7,6 +7,7 @@
 // Run only where a GPU is present: cuda_test_main.cpp skips them elsewhere.
 #include <catch2/catch.hpp>
 
+#include "cuda/reduce.h"
 #include "cuda/runtime.h"
 #include "tensor/all.h"
 
@@ -300,6 +301,28 @@ TEST_CASE("max and argmax over each dim match the CPU, ties and NaN included", "
     require_same_bits(argmax(v.to(gpu), 0), argmax(v, 0));
     require_same_bits(lab::max(v.to(gpu)), lab::max(v));
   }
+}
+
+TEST_CASE("the two-pass reduction's scratch comes from the allocator and obeys its budget", "[cuda][reduce]") {
+  NoBudgetAfter restore;
+  const int64_t n = 1 << 16;  // one row this long is split in chunks on any GPU: two passes
+  const Tensor v = arange(0, double(n), 1, DType::f32), gv = v.to(gpu);
+  const size_t scratch = cuda::reduce_scratch_bytes(1, n, 1, sizeof(float), true);
+  REQUIRE(scratch > sizeof(int64_t) * 2);
+  CHECK(cuda::reduce_scratch_bytes(1, n, 1, sizeof(float), false) < scratch);  // no indices for max or sum
+  CHECK(cuda::reduce_scratch_bytes(1 << 20, 4, 1, sizeof(float), true) == 0);   // many short rows: one pass
+  CHECK(cuda::reduce_scratch_bytes(1, n, 3, sizeof(float), true) == 0);         // columns: one kernel
+  const MemoryStats before = memory_stats(gpu);
+  reset_peak_memory(gpu);
+  const Tensor index = argmax(gv, 0);
+  require_same_bits(index, argmax(v, 0));
+  CHECK(memory_stats(gpu).current == before.current + sizeof(int64_t));  // the scratch is given back
+  CHECK(memory_stats(gpu).peak >= before.current + sizeof(int64_t) + scratch);
+  // Room for the answer, not for the scratch: the budget's OutOfMemory, and nothing kept.
+  set_memory_budget(gpu, memory_stats(gpu).current + 2 * sizeof(int64_t));
+  CHECK_THROWS_AS(argmax(gv, 0), OutOfMemory);
+  CHECK_THROWS_AS(sum(gv), OutOfMemory);
+  CHECK(memory_stats(gpu).current == before.current + sizeof(int64_t));
 }
 
 TEST_CASE("lab::matmul on the GPU matches the CPU for odd sizes and batches", "[cuda][matmul]") {

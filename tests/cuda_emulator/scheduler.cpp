@@ -484,7 +484,7 @@ cudaError_t run_kernel(const char* name, dim3 grid, dim3 block, size_t dynamic_s
       for (const Fiber& f : b.fibers)
         if (f.state == State::waiting) {
           if (waits.size() > 400) { waits += " ..."; break; }
-          waits += " " + std::to_string(f.thread.rank);
+          waits += ' ', waits += std::to_string(f.thread.rank);  // not " " + ...: GCC 12 -Wstringop-overflow false positive
         }
       current = nullptr;
       fault("deadlock: threads wait at a barrier that the others of their block or warp never reach:" + waits);
