@@ -114,10 +114,10 @@ void launch_rows(T* out, int64_t* out_index, const T* x, const int64_t* x_index,
   CUDA_CHECK_LAUNCH(kernel_name<T>(Op::name) + " (rows)", {"rows", rows}, {"n", n}, {"chunks", chunks});
 }
 
-// How many chunks each of `outer` rows of length n is split into: enough segments to give each SM 64
-// warps, each segment at least 1024 elements long. 1 means one pass.
-int64_t row_chunks(int64_t outer, int64_t n) {
-  const int64_t wanted_warps = int64_t(multiprocessor_count()) * 64;
+// How many chunks each of `outer` rows of length n is split into on a GPU of `sms` SMs: enough
+// segments to give each SM 64 warps, each segment at least 1024 elements long. 1 means one pass.
+int64_t row_chunks(int64_t outer, int64_t n, int sms) {
+  const int64_t wanted_warps = int64_t(sms) * 64;
   return outer >= wanted_warps ? 1 : std::max<int64_t>(1, std::min((wanted_warps + outer - 1) / outer, n / 1024));
 }
 
@@ -135,7 +135,7 @@ void reduce(T* out, int64_t* index, const T* x, int64_t outer, int64_t n, int64_
     CUDA_CHECK_LAUNCH(kernel_name<T>(Op::name) + " (columns)", {"outer", outer}, {"n", n}, {"inner", inner});
     return;
   }
-  const int64_t chunks = row_chunks(outer, n);
+  const int64_t chunks = row_chunks(outer, n, sms);
   if (chunks == 1) return launch_rows<Op>(out, index, x, nullptr, outer, n, 1, max_blocks);
   // Two passes: partial[row, chunk] (value and, for argmax, the index in the row), then one warp per row over them.
   if (!scratch)  // a caller's bug: reduce_scratch_bytes said how much to give
@@ -153,7 +153,7 @@ void reduce(T* out, int64_t* index, const T* x, int64_t outer, int64_t n, int64_
 
 size_t reduce_scratch_bytes(int64_t outer, int64_t n, int64_t inner, size_t value_bytes, bool with_index) {
   if (outer == 0 || inner != 1) return 0;
-  const int64_t chunks = row_chunks(outer, n);
+  const int64_t chunks = row_chunks(outer, n, multiprocessor_count());
   if (chunks == 1) return 0;
   return values_bytes(outer * chunks, value_bytes) + (with_index ? size_t(outer * chunks) * sizeof(int64_t) : 0);
 }

@@ -109,8 +109,9 @@ Tensor sum_one_dim(const Tensor& x, int64_t dim) {
 #if LAB_HAS_CUDA
     cuda::set_device(x.device().index);
     Tensor scratch = cuda_reduce_scratch(x, s, false);
-    if (x.dtype() == DType::f32) cuda::sum_f32(out.data<float>(), in.data<float>(), s.outer, s.n, s.inner, scratch_ptr(scratch));
-    else if (x.dtype() == DType::f64) cuda::sum_f64(out.data<double>(), in.data<double>(), s.outer, s.n, s.inner, scratch_ptr(scratch));
+    void* sp = scratch_ptr(scratch);
+    if (x.dtype() == DType::f32) cuda::sum_f32(out.data<float>(), in.data<float>(), s.outer, s.n, s.inner, sp);
+    else if (x.dtype() == DType::f64) cuda::sum_f64(out.data<double>(), in.data<double>(), s.outer, s.n, s.inner, sp);
     else LAB_CUDA_DTYPE_ERROR("sum", x.dtype());
     return out;
 #endif
